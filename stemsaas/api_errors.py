@@ -1,0 +1,61 @@
+"""One error shape for the whole API: {"error": {"code": ..., "message": ...}}."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApiError(exceptions.APIException):
+    """Raise from views and services reached by the API; carries a stable machine code."""
+
+    def __init__(self, message: str, code: str = "invalid_request", status_code: int = 400,
+                 extra: dict | None = None, headers: dict | None = None):
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.code = code
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+def _flatten(detail) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_flatten(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_flatten(item) for item in detail)
+    return str(detail)
+
+
+def error_response(message: str, code: str, status_code: int, **extra) -> Response:
+    return Response({"error": {"code": code, "message": message, **extra}}, status=status_code)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApiError):
+        response = error_response(str(exc.detail), exc.code, exc.status_code, **exc.extra)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        code = "invalid_request"
+    elif isinstance(exc, exceptions.NotFound) or response.status_code == status.HTTP_404_NOT_FOUND:
+        code = "not_found"
+    elif isinstance(exc, exceptions.Throttled):
+        code = "rate_limited"
+    elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        code = "unauthenticated"
+    elif isinstance(exc, exceptions.PermissionDenied):
+        code = "forbidden"
+    else:
+        code = getattr(exc, "default_code", "error")
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    message = _flatten(detail)
+    body = {"error": {"code": code, "message": message}}
+    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
+        body["error"]["fields"] = detail
+    response.data = body
+    return response
