@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from accounts.api import views
+
+urlpatterns = [
+    path("keys", views.ApiKeyListView.as_view(), name="api-keys"),
+    path("keys/<str:key_id>", views.ApiKeyDetailView.as_view(), name="api-key"),
+]
