@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from billing.api.views import UsageView
+
+urlpatterns = [
+    path("usage", UsageView.as_view(), name="api-usage"),
+]
