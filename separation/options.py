@@ -66,9 +66,7 @@ class JobOptions:
 
     def output_stems(self) -> list[str]:
         """Names of the files this job produces, in order."""
-        if not self.stems:
-            return list(self.spec.stems)
-        return list(self.stems) + [BACK]
+        return list(self.wanted_groups())
 
     def wanted_groups(self) -> dict[str, list[str]]:
         """Output name -> the model stems summed into it."""
@@ -81,7 +79,9 @@ class JobOptions:
             parts = [s for s in model_stems if s != "vocals"] if name == INSTRUMENTAL else [name]
             groups[name] = parts
             used.update(parts)
-        groups[BACK] = [s for s in model_stems if s not in used]
+        back = [s for s in model_stems if s not in used]
+        if back:  # the sum of the stems not asked for
+            groups[BACK] = back
         return groups
 
 

@@ -1,0 +1,74 @@
+"""Thin Celery wrappers around separation services. Separation runs on its own queue."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+
+from celery import shared_task
+from celery.signals import worker_process_init
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="separation.tasks.separate", acks_late=True, reject_on_worker_lost=True)
+def separate(job_id: str) -> str:
+    from separation.runner import run_job
+
+    return run_job(job_id)
+
+
+@shared_task(name="separation.tasks.requeue_stale_jobs")
+def requeue_stale_jobs() -> list[str]:
+    from separation.services import requeue_stale_jobs as requeue
+
+    return requeue()
+
+
+@shared_task(name="separation.tasks.purge_expired")
+def purge_expired() -> int:
+    from separation.services import purge_expired as purge
+
+    return purge()
+
+
+@shared_task(name="separation.tasks.send_callback", bind=True, max_retries=5,
+             default_retry_delay=30)
+def send_callback(self, job_id: str) -> int | None:
+    """POST the job's JSON to its callback_url; retried on network errors and 5xx."""
+    from separation.models import Job
+    from separation.api.serializers import job_payload
+
+    job = Job.objects.filter(id=job_id).select_related("upload").first()
+    if job is None or not job.callback_url:
+        return None
+    body = json.dumps(job_payload(job), default=str).encode()
+    request = urllib.request.Request(job.callback_url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "User-Agent": "StemSaaS-callback/1"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500:
+            raise self.retry(exc=exc) from None
+        log.warning("callback for %s refused with %s", job_id, exc.code)
+        return exc.code
+    except OSError as exc:
+        raise self.retry(exc=exc) from None
+
+
+@worker_process_init.connect
+def load_models_after_fork(**kwargs) -> None:
+    """Build the TensorFlow graphs in each worker process, after the fork, never before."""
+    from django.conf import settings
+
+    from separation import catalog
+
+    for name in settings.ENGINE_PRELOAD:
+        spec = catalog.get_model(name)
+        if spec and catalog.is_installed(spec.checkpoint):
+            from separation.engines.spleeter import get_engine
+
+            get_engine(name)
