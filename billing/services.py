@@ -489,8 +489,10 @@ def report_overage(charge_id: str) -> bool:
             timestamp=int(charge.captured_at.timestamp()),
         )
     except Exception as exc:
-        Charge.objects.filter(pk=charge.pk).update(meter_error=str(exc)[:2000])
-        raise
+        # Stripe refuses a second event with the same identifier: an earlier attempt got through.
+        if getattr(exc, "code", None) != "resource_already_exists":
+            Charge.objects.filter(pk=charge.pk).update(meter_error=str(exc)[:2000])
+            raise
     Charge.objects.filter(pk=charge.pk, meter_reported_at__isnull=True).update(
         meter_reported_at=timezone.now(), meter_error=""
     )
