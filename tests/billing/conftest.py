@@ -20,7 +20,9 @@ def plans(db):
     """The seeded plans (re-created if a transactional test flushed them), with Stripe prices."""
     seed_plans(Plan)
     for slug, (price, metered) in PRICES.items():
-        Plan.objects.filter(slug=slug).update(stripe_price_id=price, stripe_metered_price_id=metered)
+        Plan.objects.filter(slug=slug).update(
+            stripe_price_id=price, stripe_metered_price_id=metered
+        )
     return {plan.slug: plan for plan in Plan.objects.all()}
 
 
@@ -48,15 +50,25 @@ def deliver(client):
     def post(event, *, secret=WEBHOOK_SECRET, timestamp=None, header=None):
         body = event if isinstance(event, str) else json.dumps(event)
         signature = header if header is not None else sign(body, secret, timestamp)
-        return client.post("/billing/stripe/webhook/", data=body, content_type="application/json",
-                           HTTP_STRIPE_SIGNATURE=signature)
+        return client.post(
+            "/billing/stripe/webhook/",
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
 
     return post
 
 
 def make_upload(workspace, seconds: float = 60, size: int = 1_000_000) -> Upload:
     return Upload.objects.create(
-        workspace=workspace, filename="song.wav", file=f"{workspace.pk}/uploads/song.wav",
-        size=size, duration_ms=int(seconds * 1000), sample_rate=44100, channels=2,
-        container="wav", codec="pcm_s16le",
+        workspace=workspace,
+        filename="song.wav",
+        file=f"{workspace.pk}/uploads/song.wav",
+        size=size,
+        duration_ms=int(seconds * 1000),
+        sample_rate=44100,
+        channels=2,
+        container="wav",
+        codec="pcm_s16le",
     )

@@ -23,9 +23,18 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{next(_ids):06d}"
 
 
-def subscription(customer: str, price: str, *, metered: str = "", status: str = "active",
-                 start: int | None = None, days: int = 30, cancel_at_period_end: bool = False,
-                 workspace_id: str = "", sub_id: str | None = None) -> dict:
+def subscription(
+    customer: str,
+    price: str,
+    *,
+    metered: str = "",
+    status: str = "active",
+    start: int | None = None,
+    days: int = 30,
+    cancel_at_period_end: bool = False,
+    workspace_id: str = "",
+    sub_id: str | None = None,
+) -> dict:
     """A subscription object as the current API version returns it (periods on the items)."""
     start = start or int(time.time()) - 3600
     end = start + days * 86400
@@ -33,16 +42,29 @@ def subscription(customer: str, price: str, *, metered: str = "", status: str = 
     if metered:
         items.append({"price": metered, "usage_type": "metered"})
     return {
-        "id": sub_id or new_id("sub"), "object": "subscription", "customer": customer,
-        "status": status, "cancel_at_period_end": cancel_at_period_end,
+        "id": sub_id or new_id("sub"),
+        "object": "subscription",
+        "customer": customer,
+        "status": status,
+        "cancel_at_period_end": cancel_at_period_end,
         "metadata": {"workspace_id": workspace_id} if workspace_id else {},
-        "items": {"object": "list", "data": [
-            {"id": new_id("si"), "object": "subscription_item",
-             "price": {"id": item["price"], "object": "price",
-                       "recurring": {"interval": "month", "usage_type": item["usage_type"]}},
-             "current_period_start": start, "current_period_end": end}
-            for item in items
-        ]},
+        "items": {
+            "object": "list",
+            "data": [
+                {
+                    "id": new_id("si"),
+                    "object": "subscription_item",
+                    "price": {
+                        "id": item["price"],
+                        "object": "price",
+                        "recurring": {"interval": "month", "usage_type": item["usage_type"]},
+                    },
+                    "current_period_start": start,
+                    "current_period_end": end,
+                }
+                for item in items
+            ],
+        },
     }
 
 
@@ -53,10 +75,17 @@ def sign(body: str, secret: str, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def event(type_: str, obj: dict, *, event_id: str | None = None, created: int | None = None) -> dict:
-    return {"id": event_id or new_id("evt"), "object": "event", "type": type_,
-            "api_version": "2026-02-25.clover", "created": created or int(time.time()),
-            "data": {"object": obj}}
+def event(
+    type_: str, obj: dict, *, event_id: str | None = None, created: int | None = None
+) -> dict:
+    return {
+        "id": event_id or new_id("evt"),
+        "object": "event",
+        "type": type_,
+        "api_version": "2026-02-25.clover",
+        "created": created or int(time.time()),
+        "data": {"object": obj},
+    }
 
 
 class FakeStripe:
@@ -102,8 +131,11 @@ class FakeStripe:
         return sub
 
     def calls(self, method: str, path_prefix: str) -> list[dict]:
-        return [params for m, path, params in self.requests
-                if m == method and path.startswith(path_prefix)]
+        return [
+            params
+            for m, path, params in self.requests
+            if m == method and path.startswith(path_prefix)
+        ]
 
     # --- the API -------------------------------------------------------------------------------
 
@@ -128,28 +160,43 @@ class FakeStripe:
 
     def _route(self, method: str, path: str, params: dict) -> tuple[int, dict]:
         if method == "POST" and path == "/v1/customers":
-            customer = {"id": new_id("cus"), "object": "customer", "email": params.get("email"),
-                        "name": params.get("name"),
-                        "metadata": {"workspace_id": params.get("metadata[workspace_id]")}}
+            customer = {
+                "id": new_id("cus"),
+                "object": "customer",
+                "email": params.get("email"),
+                "name": params.get("name"),
+                "metadata": {"workspace_id": params.get("metadata[workspace_id]")},
+            }
             self.customers[customer["id"]] = customer
             return 200, customer
         if method == "POST" and path == "/v1/checkout/sessions":
-            session = {"id": new_id("cs"), "object": "checkout.session", "mode": params.get("mode"),
-                       "customer": params.get("customer"),
-                       "client_reference_id": params.get("client_reference_id"),
-                       "url": "https://checkout.stripe.test/pay/" + new_id("cs"), "params": params}
+            session = {
+                "id": new_id("cs"),
+                "object": "checkout.session",
+                "mode": params.get("mode"),
+                "customer": params.get("customer"),
+                "client_reference_id": params.get("client_reference_id"),
+                "url": "https://checkout.stripe.test/pay/" + new_id("cs"),
+                "params": params,
+            }
             self.checkout_sessions.append(session)
             return 200, session
         if method == "POST" and path == "/v1/billing_portal/sessions":
-            return 200, {"id": new_id("bps"), "object": "billing_portal.session",
-                         "customer": params.get("customer"),
-                         "url": "https://billing.stripe.test/p/session/" + new_id("bps")}
+            return 200, {
+                "id": new_id("bps"),
+                "object": "billing_portal.session",
+                "customer": params.get("customer"),
+                "url": "https://billing.stripe.test/p/session/" + new_id("bps"),
+            }
         match = re.fullmatch(r"/v1/subscriptions/([\w]+)", path)
         if match:
             sub = self.subscriptions.get(match.group(1))
             if sub is None:
-                return 404, _error("invalid_request_error",
-                                   f"No such subscription: '{match.group(1)}'", "resource_missing")
+                return 404, _error(
+                    "invalid_request_error",
+                    f"No such subscription: '{match.group(1)}'",
+                    "resource_missing",
+                )
             if method == "POST":
                 self._modify(sub, params)
             return 200, sub
@@ -159,21 +206,29 @@ class FakeStripe:
                 return 400, _error(
                     "invalid_request_error",
                     f"An event with identifier {identifier} already exists.",
-                    "resource_already_exists")
+                    "resource_already_exists",
+                )
             self.meter_events[identifier] = params
-            return 200, {"object": "billing.meter_event", "identifier": identifier,
-                         "event_name": params.get("event_name"), "livemode": False,
-                         "payload": {"stripe_customer_id": params.get("payload[stripe_customer_id]"),
-                                     "value": params.get("payload[value]")},
-                         "timestamp": int(params.get("timestamp") or 0),
-                         "created": int(time.time())}
+            return 200, {
+                "object": "billing.meter_event",
+                "identifier": identifier,
+                "event_name": params.get("event_name"),
+                "livemode": False,
+                "payload": {
+                    "stripe_customer_id": params.get("payload[stripe_customer_id]"),
+                    "value": params.get("payload[value]"),
+                },
+                "timestamp": int(params.get("timestamp") or 0),
+                "created": int(time.time()),
+            }
         return 404, _error("invalid_request_error", f"Unrecognized request URL ({method} {path}).")
 
     def _modify(self, sub: dict, params: dict) -> None:
         if "cancel_at_period_end" in params:
             sub["cancel_at_period_end"] = params["cancel_at_period_end"] == "true"
-        indexes = sorted({int(m.group(1)) for key in params
-                          if (m := re.match(r"items\[(\d+)\]", key))})
+        indexes = sorted(
+            {int(m.group(1)) for key in params if (m := re.match(r"items\[(\d+)\]", key))}
+        )
         if not indexes:
             return
         items = sub["items"]["data"]
@@ -184,12 +239,22 @@ class FakeStripe:
                 items[:] = [item for item in items if item["id"] != params[f"{prefix}[id]"]]
             elif f"{prefix}[price]" in params:
                 metered = f"{prefix}[quantity]" not in params
-                items.append({
-                    "id": new_id("si"), "object": "subscription_item",
-                    "price": {"id": params[f"{prefix}[price]"], "object": "price",
-                              "recurring": {"interval": "month",
-                                            "usage_type": "metered" if metered else "licensed"}},
-                    "current_period_start": period[0], "current_period_end": period[1]})
+                items.append(
+                    {
+                        "id": new_id("si"),
+                        "object": "subscription_item",
+                        "price": {
+                            "id": params[f"{prefix}[price]"],
+                            "object": "price",
+                            "recurring": {
+                                "interval": "month",
+                                "usage_type": "metered" if metered else "licensed",
+                            },
+                        },
+                        "current_period_start": period[0],
+                        "current_period_end": period[1],
+                    }
+                )
 
 
 def _error(type_: str, message: str, code: str | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""The minutes ledger: reserve on acceptance, capture on completion, release on failure or cancel."""
+"""The minutes ledger: reserved on acceptance, captured on completion, released otherwise."""
 
 from datetime import timedelta
 
@@ -52,8 +52,9 @@ def test_it_adds_up_completed_failed_and_cancelled_jobs_to_the_second(workspace,
     running = submit(workspace, 50)
     separation.claim_job(running.id, "worker-1")
     separation.cancel_job(Job.objects.get(pk=running.pk))
-    section = separation.create_job(workspace, make_upload(workspace, 300),
-                                    {"section": {"start": 100, "duration": 45.5}})
+    section = separation.create_job(
+        workspace, make_upload(workspace, 300), {"section": {"start": 100, "duration": 45.5}}
+    )
     run(section)
 
     usage = services.usage_for(workspace)
@@ -97,8 +98,13 @@ def test_it_refuses_a_job_beyond_the_minutes_left_with_the_numbers(workspace, pl
         submit(workspace, 41)
     error = refused.value
     assert error.status == 402 and error.code == "insufficient_minutes"
-    assert (error.extra["limit"], error.extra["used"], error.extra["reserved"],
-            error.extra["left"], error.extra["requested"]) == (600, 500, 60, 40, 41)
+    assert (
+        error.extra["limit"],
+        error.extra["used"],
+        error.extra["reserved"],
+        error.extra["left"],
+        error.extra["requested"],
+    ) == (600, 500, 60, 40, 41)
     assert "Free" in error.message and "Basic plan allows 60 minutes" in error.message
     submit(workspace, 40)  # exactly what is left still fits
 

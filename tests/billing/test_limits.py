@@ -41,8 +41,9 @@ def test_it_refuses_an_upload_over_the_plan_size_naming_the_plan_that_lifts_it(w
     assert "Pro plan allows files up to 75 MB" in error.message
 
 
-@pytest.mark.parametrize("slug,limit_mb", [("basic", 30), ("premium", 40), ("pro", 75),
-                                           ("custom", 300)])
+@pytest.mark.parametrize(
+    "slug,limit_mb", [("basic", 30), ("premium", 40), ("pro", 75), ("custom", 300)]
+)
 def test_it_applies_each_plans_upload_size(workspace, plans, slug, limit_mb):
     services.assign_plan(workspace, plans[slug])
     services.check_upload_allowed(workspace, limit_mb * MB)
@@ -108,8 +109,9 @@ def test_it_refuses_api_keys_of_plans_without_api_access(api_key):
     assert response.data["error"]["code"] == "api_not_in_plan"
 
 
-def test_it_counts_the_rate_per_workspace(workspace, api_key, outsider_workspace, outsider_key,
-                                          plans):
+def test_it_counts_the_rate_per_workspace(
+    workspace, api_key, outsider_workspace, outsider_key, plans
+):
     plans["basic"].api_requests_per_minute = 1
     plans["basic"].save()
     services.assign_plan(workspace, plans["basic"])

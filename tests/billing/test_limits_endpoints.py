@@ -25,8 +25,11 @@ def test_it_answers_get_limits_as_lalal_does(client, workspace, api_key, plans):
     response = client.get("/billing/get-limits/", {"key": api_key})
     assert response.status_code == 200
     assert response.json() == {
-        "status": "success", "option": "Basic", "email": "owner@example.com",
-        "process_duration_limit": 60.0, "process_duration_used": 1.5,
+        "status": "success",
+        "option": "Basic",
+        "email": "owner@example.com",
+        "process_duration_limit": 60.0,
+        "process_duration_used": 1.5,
         "process_duration_left": 58.5,
     }
 
@@ -54,8 +57,13 @@ def test_it_reports_usage_in_the_api(api, workspace, plans):
     body = response.json()
     assert body["plan"] == {"slug": "basic", "name": "Basic"}
     assert body["status"] == "active"
-    assert body["seconds"] == {"limit": 3600, "used": 90, "reserved": 30, "left": 3480,
-                               "overage": 0}
+    assert body["seconds"] == {
+        "limit": 3600,
+        "used": 90,
+        "reserved": 30,
+        "left": 3480,
+        "overage": 0,
+    }
     assert body["minutes"]["used"] == 1.5 and body["minutes"]["left"] == 58.0
     assert body["period"]["start"] < body["period"]["end"]
     assert sum(day["seconds"] for day in body["per_day"]) == 90

@@ -25,8 +25,9 @@ def finish(workspace, seconds):
     return Charge.objects.get(job_ref=job.id)
 
 
-def test_it_queues_the_meter_event_after_commit(workspace, premium, django_capture_on_commit_callbacks,
-                                                monkeypatch):
+def test_it_queues_the_meter_event_after_commit(
+    workspace, premium, django_capture_on_commit_callbacks, monkeypatch
+):
     queued = []
     monkeypatch.setattr(tasks.report_overage, "delay", queued.append)
     monkeypatch.setattr(separation, "enqueue", lambda job_id: None)

@@ -1,4 +1,4 @@
-"""Stripe webhooks: signed on the raw body, stored, processed once, in the state Stripe describes."""
+"""Stripe webhooks: signed on the raw body, stored, processed once, ending as Stripe says."""
 
 import json
 import time
@@ -21,11 +21,18 @@ def customer(workspace, fake_stripe):
 
 
 def checkout_completed(workspace, customer, sub):
-    return event("checkout.session.completed", {
-        "id": new_id("cs"), "object": "checkout.session", "mode": "subscription",
-        "customer": customer, "subscription": sub["id"], "client_reference_id": workspace.pk,
-        "metadata": {"workspace_id": workspace.pk},
-    })
+    return event(
+        "checkout.session.completed",
+        {
+            "id": new_id("cs"),
+            "object": "checkout.session",
+            "mode": "subscription",
+            "customer": customer,
+            "subscription": sub["id"],
+            "client_reference_id": workspace.pk,
+            "metadata": {"workspace_id": workspace.pk},
+        },
+    )
 
 
 def state(workspace):
@@ -39,7 +46,10 @@ def snapshot():
 
 # --- Signatures ------------------------------------------------------------------------------
 
-def test_it_accepts_a_delivery_signed_with_the_real_scheme(workspace, customer, fake_stripe, deliver):
+
+def test_it_accepts_a_delivery_signed_with_the_real_scheme(
+    workspace, customer, fake_stripe, deliver
+):
     sub = fake_stripe.put_subscription(subscription(customer, "price_basic"))
     response = deliver(checkout_completed(workspace, customer, sub))
     assert response.status_code == 200
@@ -49,8 +59,9 @@ def test_it_accepts_a_delivery_signed_with_the_real_scheme(workspace, customer, 
 
 
 @pytest.mark.parametrize("how", ["forged", "stale", "future", "unsigned", "garbled", "tampered"])
-def test_it_rejects_bad_signatures_and_changes_nothing(workspace, customer, fake_stripe, deliver,
-                                                        how):
+def test_it_rejects_bad_signatures_and_changes_nothing(
+    workspace, customer, fake_stripe, deliver, how
+):
     sub = fake_stripe.put_subscription(subscription(customer, "price_pro"))
     payload = checkout_completed(workspace, customer, sub)
     body = json.dumps(payload)
@@ -66,8 +77,9 @@ def test_it_rejects_bad_signatures_and_changes_nothing(workspace, customer, fake
     elif how == "garbled":
         response = deliver(body, header="t=abc,v1=zzz")
     else:  # signed, then altered in transit
-        response = deliver(body.replace(workspace.pk, "ws_attacker"),
-                           header=sign(body, "whsec_test_secret"))
+        response = deliver(
+            body.replace(workspace.pk, "ws_attacker"), header=sign(body, "whsec_test_secret")
+        )
     assert response.status_code == 400
     assert snapshot() == before
     assert state(workspace) == ("free", "active")
@@ -84,6 +96,7 @@ def test_it_rejects_everything_without_a_webhook_secret(workspace, deliver, sett
 
 # --- Processing ------------------------------------------------------------------------------
 
+
 def test_it_processes_each_event_id_once(workspace, customer, fake_stripe, deliver):
     sub = fake_stripe.put_subscription(subscription(customer, "price_basic"))
     payload = checkout_completed(workspace, customer, sub)
@@ -91,12 +104,13 @@ def test_it_processes_each_event_id_once(workspace, customer, fake_stripe, deliv
     assert deliver(payload).status_code == 200
     assert len(fake_stripe.calls("GET", f"/v1/subscriptions/{sub['id']}")) == 1
     assert [d.outcome for d in WebhookDelivery.objects.order_by("received_at", "id")] == [
-        "processed", "duplicate"]
+        "processed",
+        "duplicate",
+    ]
     assert StripeEvent.objects.get().attempts == 1
 
 
-def test_it_keeps_the_failure_and_succeeds_on_redelivery(workspace, customer, fake_stripe,
-                                                          deliver):
+def test_it_keeps_the_failure_and_succeeds_on_redelivery(workspace, customer, fake_stripe, deliver):
     sub = fake_stripe.put_subscription(subscription(customer, "price_unknown"))
     payload = event("customer.subscription.created", sub)
     response = deliver(payload)
@@ -120,10 +134,12 @@ def test_it_stores_every_delivery_including_unhandled_types(deliver, fake_stripe
 
 # --- The judged scenario ---------------------------------------------------------------------
 
+
 def test_it_ends_in_the_state_stripe_describes(workspace, customer, fake_stripe, deliver):
     # Subscribe to Basic through Checkout.
-    sub = fake_stripe.put_subscription(subscription(customer, "price_basic",
-                                                    workspace_id=workspace.pk))
+    sub = fake_stripe.put_subscription(
+        subscription(customer, "price_basic", workspace_id=workspace.pk)
+    )
     created = event("customer.subscription.created", json.loads(json.dumps(sub)))
     completed = checkout_completed(workspace, customer, sub)
     assert deliver(completed).status_code == 200
@@ -134,8 +150,9 @@ def test_it_ends_in_the_state_stripe_describes(workspace, customer, fake_stripe,
     assert int(local.current_period_end.timestamp()) == period_end
 
     # Upgrade to Premium (Stripe now says so); the stale "created" event arrives late.
-    sub["items"]["data"] = subscription(customer, "price_premium",
-                                        metered="price_premium_meter")["items"]["data"]
+    sub["items"]["data"] = subscription(customer, "price_premium", metered="price_premium_meter")[
+        "items"
+    ]["data"]
     updated = event("customer.subscription.updated", json.loads(json.dumps(sub)))
     assert deliver(updated).status_code == 200
     assert deliver(created).status_code == 200  # out of order: still Premium
@@ -145,9 +162,15 @@ def test_it_ends_in_the_state_stripe_describes(workspace, customer, fake_stripe,
     upload = make_upload(workspace, 30)
     done = separation.create_job(workspace, upload, {})
     sub["status"] = "past_due"
-    invoice = {"id": new_id("in"), "object": "invoice", "customer": customer,
-               "parent": {"type": "subscription_details",
-                          "subscription_details": {"subscription": sub["id"]}}}
+    invoice = {
+        "id": new_id("in"),
+        "object": "invoice",
+        "customer": customer,
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": sub["id"]},
+        },
+    }
     failed = event("invoice.payment_failed", invoice)
     assert deliver(failed).status_code == 200
     assert deliver(failed).status_code == 200  # duplicate
@@ -176,8 +199,9 @@ def test_it_ends_in_the_state_stripe_describes(workspace, customer, fake_stripe,
     assert services.usage_for(workspace).plan.slug == "free"
 
 
-def test_it_does_not_let_an_old_subscriptions_end_undo_a_new_one(workspace, customer,
-                                                                 fake_stripe, deliver):
+def test_it_does_not_let_an_old_subscriptions_end_undo_a_new_one(
+    workspace, customer, fake_stripe, deliver
+):
     old = fake_stripe.put_subscription(subscription(customer, "price_basic", status="canceled"))
     new = fake_stripe.put_subscription(subscription(customer, "price_pro"))
     assert deliver(event("customer.subscription.created", new)).status_code == 200
@@ -186,8 +210,9 @@ def test_it_does_not_let_an_old_subscriptions_end_undo_a_new_one(workspace, cust
     assert Subscription.objects.get(workspace=workspace).stripe_subscription_id == new["id"]
 
 
-def test_it_treats_a_subscription_stripe_no_longer_knows_as_ended(workspace, customer,
-                                                                  fake_stripe, deliver):
+def test_it_treats_a_subscription_stripe_no_longer_knows_as_ended(
+    workspace, customer, fake_stripe, deliver
+):
     sub = fake_stripe.put_subscription(subscription(customer, "price_basic"))
     deliver(event("customer.subscription.created", sub))
     del fake_stripe.subscriptions[sub["id"]]
@@ -201,8 +226,7 @@ def test_it_reads_the_period_from_older_api_versions(workspace, customer, fake_s
     sub["current_period_start"] = item.pop("current_period_start")
     sub["current_period_end"] = item.pop("current_period_end")
     fake_stripe.put_subscription(sub)
-    invoice = {"id": "in_old", "object": "invoice", "customer": customer,
-               "subscription": sub["id"]}
+    invoice = {"id": "in_old", "object": "invoice", "customer": customer, "subscription": sub["id"]}
     assert deliver(event("invoice.paid", invoice)).status_code == 200
     local = Subscription.objects.get(workspace=workspace)
     assert int(local.current_period_start.timestamp()) == sub["current_period_start"]
