@@ -43,7 +43,7 @@ class Plan(models.Model):
     is_default = models.BooleanField(default=False, help_text="The plan without a subscription")
     is_custom = models.BooleanField(
         default=False,
-        help_text="Arranged with sales and assigned in the admin; no self-serve checkout",
+        help_text="Arranged with sales, set in the admin; no self-serve checkout",
     )
     price_cents = models.PositiveIntegerField(default=0, help_text="Monthly price in cents")
     currency = models.CharField(max_length=3, default="usd")
