@@ -19,7 +19,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from separation import audio, services
 from separation.analysis import MusicAnalyzer, Peaks
@@ -59,7 +59,10 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
-                services.heartbeat(self.job_id, self.worker)
+                try:
+                    services.heartbeat(self.job_id, self.worker)
+                except Exception:  # a locked database must not kill the heartbeat
+                    log.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
         finally:
             connection.close()
 
@@ -70,7 +73,6 @@ class Heartbeat(threading.Thread):
 
 def run_job(job_id: str, worker: str | None = None) -> str:
     """Process a queued job to its end. Returns the job's final status (or 'skipped')."""
-    close_old_connections()
     job = services.claim_job(job_id, worker or worker_name())
     if job is None:
         log.info("job %s: not queued any more, skipping", job_id)
@@ -92,6 +94,16 @@ def run_job(job_id: str, worker: str | None = None) -> str:
     finally:
         heartbeat.stop()
     return "completed" if services.complete_job(job, analysis) else "cancelled"
+
+
+def check_complete(frames: int, expected_seconds: float) -> None:
+    """Refuse a file whose audio stops well before its header says (truncated or corrupt)."""
+    seconds = frames / audio.SAMPLE_RATE
+    if frames == 0 or seconds < expected_seconds - max(1.0, 0.05 * expected_seconds):
+        raise audio.AudioError(
+            f"The audio stops after {seconds:.1f} s of the {expected_seconds:.1f} s its header "
+            "announces: the file is truncated or corrupt."
+        )
 
 
 def separate_job(job: Job) -> dict:
@@ -132,9 +144,13 @@ def separate_job(job: Job) -> dict:
                 for name in groups
             }
             try:
+                decoded = 0
+
                 def mixture():
+                    nonlocal decoded
                     for block in audio.decode(source, info, start=options.section_start,
                                               duration=options.section_duration):
+                        decoded += len(block)
                         analyzer.add(block)
                         yield block
 
@@ -145,6 +161,7 @@ def separate_job(job: Job) -> dict:
                             samples = samples + block[extra]
                         encoders[name].write(samples)
                         peaks[name].add(samples)
+                check_complete(decoded, total_seconds)
             except BaseException:
                 for encoder in encoders.values():
                     encoder.abort()

@@ -14,9 +14,15 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="separation.tasks.separate", acks_late=True, reject_on_worker_lost=True)
 def separate(job_id: str) -> str:
+    from django.db import close_old_connections
+
     from separation.runner import run_job
 
-    return run_job(job_id)
+    close_old_connections()  # a long job must not start on a connection the server dropped
+    try:
+        return run_job(job_id)
+    finally:
+        close_old_connections()
 
 
 @shared_task(name="separation.tasks.requeue_stale_jobs")

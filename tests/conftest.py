@@ -13,6 +13,8 @@ def media_in_tmp(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                     "OPTIONS": {"location": str(tmp_path / "media")}},
     }
+    # In-process jobs run inside the test's transaction: no heartbeat thread writing beside it.
+    settings.JOB_HEARTBEAT_SECONDS = 3600
     yield
 
 
@@ -21,9 +23,22 @@ def owner(db):
     return UserFactory(email="owner@example.com")
 
 
+def on_plan(workspace, slug: str):
+    """Put `workspace` on a seeded plan (re-seeding if a transactional test flushed them)."""
+    from billing.catalog import seed_plans
+    from billing.models import Plan
+    from billing.services import assign_plan
+
+    seed_plans(Plan)
+    assign_plan(workspace, Plan.objects.get(slug=slug))
+    return workspace
+
+
 @pytest.fixture
 def workspace(owner):
-    return owner.default_workspace()
+    """The owner's workspace, on the Custom plan: features are tested apart from plan limits
+    (tests/billing checks the limits)."""
+    return on_plan(owner.default_workspace(), "custom")
 
 
 @pytest.fixture
@@ -33,7 +48,7 @@ def outsider(db):
 
 @pytest.fixture
 def outsider_workspace(outsider):
-    return outsider.default_workspace()
+    return on_plan(outsider.default_workspace(), "custom")
 
 
 @pytest.fixture
