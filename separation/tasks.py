@@ -7,7 +7,7 @@ import logging
 import urllib.request
 
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +78,9 @@ def load_models_after_fork(**kwargs) -> None:
             from separation.engines.spleeter import get_engine
 
             get_engine(name)
+
+
+@worker_ready.connect
+def recover_jobs_of_dead_workers(sender=None, **kwargs) -> None:
+    """A worker (re)starting after a crash picks up what the dead one left processing."""
+    requeue_stale_jobs.delay()

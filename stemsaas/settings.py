@@ -91,6 +91,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache (API rate limits): per process by default, Redis to share them across processes -----
+CACHE_URL = env_url("CACHE_URL", "locmem://", {"locmem", "redis", "rediss"})
+if CACHE_URL.startswith("locmem"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL}}
+
 # --- Accounts (django-allauth, e-mail login) ------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -183,6 +191,7 @@ FFMPEG_TIMEOUT_SECONDS = env_int("FFMPEG_TIMEOUT_SECONDS", 3600, minimum=1)
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 90, minimum=5)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 2, minimum=1)
+# Beat asks every JOB_REAPER_SECONDS for stale jobs (CELERY_BEAT_SCHEDULE below).
 SIGNED_URL_MAX_AGE = env_int("SIGNED_URL_MAX_AGE", 3600, minimum=60)
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -213,7 +222,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {
         "task": "separation.tasks.requeue_stale_jobs",
-        "schedule": 30.0,
+        "schedule": float(env_int("JOB_REAPER_SECONDS", 30, minimum=1)),
     },
     "purge-expired-files": {
         "task": "separation.tasks.purge_expired",

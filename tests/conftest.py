@@ -66,3 +66,16 @@ def api(client, api_key):
     """A Django test client that sends the owner's API key."""
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_key}"
     return client
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """Start a real Celery worker process (real broker, the test database); yields it."""
+    from tests.worker import WorkerProcess
+
+    worker = WorkerProcess(tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
