@@ -68,8 +68,13 @@ def create_upload(workspace: Workspace, local_path: str, filename: str, *, user:
         info = audio.probe(local_path)
     except audio.AudioError as exc:
         raise SeparationError(f"{filename}: {exc}", code="invalid_audio") from None
+    from billing import services as billing
+
+    billing.check_upload_allowed(workspace, size, duration_ms=info.duration_ms)
+
     upload = Upload(
         workspace=workspace, created_by=user, api_key=api_key, filename=filename, size=size,
+        expires_at=timezone.now() + timedelta(days=billing.retention_days(workspace)),
         duration_ms=info.duration_ms, sample_rate=info.sample_rate, channels=info.channels,
         container=info.container, codec=info.codec,
     )

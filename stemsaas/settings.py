@@ -224,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "separation.tasks.requeue_stale_jobs",
         "schedule": float(env_int("JOB_REAPER_SECONDS", 30, minimum=1)),
     },
+    "report-pending-overage": {
+        "task": "billing.tasks.report_pending_overage",
+        "schedule": 300.0,
+    },
     "purge-expired-files": {
         "task": "separation.tasks.purge_expired",
         "schedule": 3600.0,
@@ -239,6 +243,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.HasWorkspace"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # API access and the per-minute request limit come from the workspace's plan.
+    "DEFAULT_THROTTLE_CLASSES": ["billing.throttling.PlanRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "stemsaas.api_errors.exception_handler",
