@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, User, Workspace
 from separation import audio, catalog
-from separation.models import FINAL_STATUSES, Job, JobEvent, JobStatus, Output, Upload
+from separation.models import FINAL_STATUSES, Job, JobEvent, JobStatus, Mix, Output, Upload
 from separation.options import JobOptions, parse_job_request
 
 log = logging.getLogger(__name__)
@@ -335,3 +335,88 @@ def notify(job: Job) -> None:
 # Helpers that pick the installed models for error messages.
 def installed_model_names() -> list[str]:
     return [spec.name for spec in catalog.installed_models()]
+
+
+# --- Mixes ------------------------------------------------------------------------------------
+
+def _mix_tracks(job: Job, tracks) -> list[dict]:
+    if not isinstance(tracks, list) or not tracks:
+        raise SeparationError("tracks must be a non-empty list of {stem, volume, pan}.",
+                              code="invalid_mix")
+    stems = set(job.outputs.values_list("stem", flat=True))
+    clean = []
+    for index, track in enumerate(tracks):
+        if not isinstance(track, dict) or "stem" not in track:
+            raise SeparationError(f"tracks[{index}] must be an object with a stem.", code="invalid_mix")
+        unknown = set(track) - {"stem", "volume", "pan"}
+        if unknown:
+            raise SeparationError(f"tracks[{index}] has unknown field(s) {', '.join(sorted(unknown))}.",
+                                  code="invalid_mix")
+        if track["stem"] not in stems:
+            raise SeparationError(f"tracks[{index}].stem {track['stem']!r} is not a stem of this job; "
+                                  f"its stems are {', '.join(sorted(stems))}.", code="invalid_mix")
+        values = {}
+        for name, low, high, default in (("volume", 0.0, 1.0, 1.0), ("pan", -1.0, 1.0, 0.0)):
+            value = track.get(name, default)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise SeparationError(f"tracks[{index}].{name} must be a number from {low:g} to "
+                                      f"{high:g}, not {value!r}.", code="invalid_mix")
+            values[name] = float(value)
+        clean.append({"stem": track["stem"], **values})
+    return clean
+
+
+def create_mix(job: Job, tracks, fmt: str = "wav", name: str = "mix", **encode_options) -> Mix:
+    """Mix the job's stems with per-track volume (0-1) and pan (-1 left .. 1 right) into a file.
+
+    Streams block by block: memory does not grow with the song's length.
+    """
+    import itertools
+
+    import numpy as np
+
+    if job.status != JobStatus.COMPLETED:
+        raise SeparationError(f"Job {job.id} is {job.status}; mixes need a completed job.",
+                              code="job_not_completed", status=409)
+    clean = _mix_tracks(job, tracks)
+    if fmt not in audio.FORMATS:
+        raise SeparationError(f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.",
+                              code="invalid_format")
+    try:
+        audio.encode_args(fmt, **encode_options)
+    except audio.AudioError as exc:
+        raise SeparationError(str(exc), code="invalid_format") from None
+    name = (str(name or "mix").strip() or "mix")[:100]
+    with tempfile.TemporaryDirectory(prefix="stemsaas-mix-") as tmp:
+        streams, gains = [], []
+        for index, track in enumerate(clean):
+            output = (job.outputs.filter(stem=track["stem"], format__in=audio.LOSSLESS).first()
+                      or job.outputs.filter(stem=track["stem"]).first())
+            local = os.path.join(tmp, f"{index}.{output.format}")
+            with output.file.open("rb") as stored, open(local, "wb") as handle:
+                for block in iter(lambda: stored.read(1024 * 1024), b""):
+                    handle.write(block)
+            streams.append(audio.decode(local, audio.probe(local)))
+            pan, volume = track["pan"], track["volume"]
+            gains.append(np.array([volume * min(1.0, 1.0 - pan), volume * min(1.0, 1.0 + pan)],
+                                  dtype=np.float32))
+        target = os.path.join(tmp, f"mix.{fmt}")
+        encoder = audio.Encoder(target, fmt, sample_rate=job.upload.sample_rate, **encode_options)
+        try:
+            for blocks in itertools.zip_longest(*streams):
+                length = max(len(block) for block in blocks if block is not None)
+                total = np.zeros((length, 2), np.float32)
+                for block, gain in zip(blocks, gains):
+                    if block is not None:
+                        total[: len(block)] += block * gain
+                encoder.write(total)
+        except BaseException:
+            encoder.abort()
+            raise
+        encoder.close()
+        mix = Mix(job=job, name=name, tracks=clean, format=fmt, size=os.path.getsize(target))
+        safe = "".join(ch if ch.isalnum() or ch in "-_ " else "_" for ch in name).strip() or "mix"
+        with open(target, "rb") as handle:
+            mix.file.save(f"{safe}.{fmt}", File(handle), save=False)
+        mix.save()
+    return mix
