@@ -30,6 +30,23 @@ from separation.options import JobOptions
 log = logging.getLogger(__name__)
 
 
+def warm_up(models: list[str]) -> None:
+    """What a worker does once after its fork: build the models' graphs and compile the
+    analysis code, so that the first job runs as fast as the next ones."""
+    import numpy as np
+
+    from separation import catalog
+    from separation.engines.spleeter import get_engine
+
+    for name in models:
+        spec = catalog.get_model(name)
+        if spec and catalog.is_installed(spec.checkpoint):
+            get_engine(name)
+    analyzer = MusicAnalyzer()
+    analyzer.add(np.zeros((audio.SAMPLE_RATE, 2), np.float32))
+    analyzer.result()
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

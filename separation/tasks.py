@@ -70,14 +70,9 @@ def load_models_after_fork(**kwargs) -> None:
     """Build the TensorFlow graphs in each worker process, after the fork, never before."""
     from django.conf import settings
 
-    from separation import catalog
+    from separation.runner import warm_up
 
-    for name in settings.ENGINE_PRELOAD:
-        spec = catalog.get_model(name)
-        if spec and catalog.is_installed(spec.checkpoint):
-            from separation.engines.spleeter import get_engine
-
-            get_engine(name)
+    warm_up(settings.ENGINE_PRELOAD)
 
 
 @worker_ready.connect

@@ -182,8 +182,9 @@ MODEL_PATH = Path(env_str("MODEL_PATH", str(VAR_DIR / "pretrained_models")))
 # Hard ceiling on any upload, whatever the plan (plans set lower limits).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3, minimum=1)
 UPLOAD_RETENTION_DAYS = env_int("UPLOAD_RETENTION_DAYS", 7, minimum=1)
-# Seconds of audio fed to TensorFlow at a time (rounded to Spleeter's 11.9 s segments).
-ENGINE_CHUNK_SECONDS = env_int("ENGINE_CHUNK_SECONDS", 30, minimum=1)
+# Seconds of audio fed to TensorFlow at a time (rounded to Spleeter's 11.9 s segments). One
+# segment was both the fastest and the leanest on 2 cores (docs/benchmarks.md).
+ENGINE_CHUNK_SECONDS = env_int("ENGINE_CHUNK_SECONDS", 12, minimum=1)
 ENGINE_THREADS = env_int("ENGINE_THREADS", 0, minimum=0)  # 0: one per core
 ENGINE_PRELOAD = env_list("ENGINE_PRELOAD", ["spleeter:2stems"])
 FFMPEG_TIMEOUT_SECONDS = env_int("FFMPEG_TIMEOUT_SECONDS", 3600, minimum=1)

@@ -106,11 +106,15 @@ class SpleeterEngine:
                 self._outputs[stem] = tf.transpose(waveform) * WINDOW_COMPENSATION
             saver = tf.compat.v1.train.Saver()
             config = tf.compat.v1.ConfigProto(
-                intra_op_parallelism_threads=_threads(), inter_op_parallelism_threads=1,
+                intra_op_parallelism_threads=_threads(),
+                # The stems' U-Nets are independent branches: let them run side by side.
+                inter_op_parallelism_threads=_threads(),
             )
             self._session = tf.compat.v1.Session(graph=self._graph, config=config)
             saver.restore(self._session, tf.train.latest_checkpoint(directory))
         self._graph.finalize()
+        # The first run pays for graph optimisation and buffer allocation: pay it now, at load.
+        self._run(np.zeros((self.stride + CONTEXT, 2), np.float32))
         log.info("engine %s loaded from %s (%d segments per chunk)", self.name, directory,
                  self.chunk_segments)
 
