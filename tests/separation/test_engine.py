@@ -104,3 +104,19 @@ def test_it_runs_the_four_stem_architecture_from_a_generated_checkpoint(tmp_path
     for stem in spec.stems:
         assert np.abs(reference[stem]).max() > 1e-4, stem
         assert sdr(reference[stem], ours[stem]) > 80, stem
+
+
+@pytest.mark.parametrize("rate,channels", [(48000, 1), (22050, 2)])
+def test_it_matches_spleeter_on_decoded_mono_and_resampled_input(two_stems, spleeter_2stems,
+                                                                  tmp_path, rate, channels):
+    from separation import audio
+    from tests.audio_fixtures import write_song
+
+    path = write_song(tmp_path / "in.wav", seconds=SEGMENT_SECONDS + 2.1, rate=rate,
+                      channels=channels)
+    waveform = np.concatenate(list(audio.decode(path, audio.probe(path))))
+    assert waveform.shape[1] == 2 and abs(len(waveform) - (SEGMENT_SECONDS + 2.1) * 44100) < 2
+    ours = two_stems.separate(waveform)
+    reference = spleeter_2stems.separate(waveform)
+    for stem in ("vocals", "accompaniment"):
+        assert sdr(reference[stem], ours[stem]) > 90, stem
