@@ -1,0 +1,366 @@
+"""HTML pages for uploads and jobs (HTMX partials for the parts that update themselves).
+
+Every query starts from `request.workspace`: another workspace's job id is a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.db.models import Count, Q, Sum
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from separation import audio, catalog, services
+from separation.forms import FORMAT_HELP, QUALITY_HELP, STEM_HELP, STEM_MODEL, UploadForm
+from separation.models import Job, JobStatus
+from separation.options import JobOptions
+from separation.services import SeparationError
+
+log = logging.getLogger(__name__)
+
+
+def workspace_of(request):
+    workspace = request.workspace
+    if workspace is None:  # a signed-in user who belongs to no workspace
+        raise Http404("No workspace.")
+    return workspace
+
+
+def workspace_job(request, job_id: str) -> Job:
+    return get_object_or_404(workspace_of(request).jobs.select_related("upload"), id=job_id)
+
+
+def wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+# --- Plan limits ------------------------------------------------------------------------------
+
+def current_plan(workspace):
+    """The workspace's billing plan, or None where billing has no plans (then nothing is locked)."""
+    try:
+        from billing import services as billing
+
+        if hasattr(billing, "plan_for"):
+            return billing.plan_for(workspace)
+        from billing.models import Plan
+
+        subscription = getattr(workspace, "subscription", None)
+        return subscription.plan if subscription else Plan.objects.default()
+    except Exception:  # billing tables absent or empty: the server's own limits apply
+        log.debug("no billing plan for workspace %s", workspace.id, exc_info=True)
+        return None
+
+
+def unlocking_plan_name(check) -> str | None:
+    """The cheapest public plan for which `check(plan)` holds."""
+    try:
+        from billing.models import Plan
+
+        for plan in Plan.objects.public():
+            if check(plan):
+                return plan.name
+    except Exception:
+        return None
+    return None
+
+
+def upload_limits(workspace) -> dict:
+    plan = current_plan(workspace)
+    max_bytes = settings.UPLOAD_MAX_BYTES
+    max_seconds = None
+    if plan is not None:
+        max_bytes = min(max_bytes, plan.max_upload_bytes)
+        max_seconds = plan.max_file_seconds
+    return {"plan": plan, "max_bytes": max_bytes, "max_mb": max(1, round(max_bytes / 1024 / 1024)),
+            "max_seconds": max_seconds}
+
+
+def option_cards(workspace, form) -> dict:
+    """The choices of the upload form, each with whether it is available and why not."""
+    plan = current_plan(workspace)
+    installed = {spec.checkpoint for spec in catalog.installed_models()}
+
+    def model_lock(model):
+        if model.split(":")[1] not in installed:
+            return "Not installed on this server"
+        if plan is not None and not plan.allows_model(model):
+            name = unlocking_plan_name(lambda p: p.allows_model(model))
+            return f"Unlocked on {name}" if name else "Not on your plan"
+        return ""
+
+    def format_lock(fmt):
+        if plan is not None and not plan.allows_format(fmt):
+            name = unlocking_plan_name(lambda p: p.allows_format(fmt))
+            return f"Unlocked on {name}" if name else "Not on your plan"
+        return ""
+
+    stems = [{"value": v, "label": label, "help": STEM_HELP[v], "lock": model_lock(STEM_MODEL[v])}
+             for v, label in form.fields["stems"].choices]
+    formats = [{"value": v, "label": label, "help": FORMAT_HELP.get(v, ""), "lock": format_lock(v)}
+               for v, label in form.fields["format"].choices]
+    qualities = [{"value": v, "label": label, "help": QUALITY_HELP[v], "lock": ""}
+                 for v, label in form.fields["quality"].choices]
+    return {"stem_options": stems, "format_options": formats, "quality_options": qualities}
+
+
+# --- Home ---------------------------------------------------------------------------------------
+
+def home(request):
+    if not request.user.is_authenticated or request.workspace is None:
+        return render(request, "landing.html", {"demo": demo_tracks(), "demo_bars": demo_bars()})
+    workspace = request.workspace
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    jobs = workspace.jobs.select_related("upload")
+    month = jobs.filter(created_at__gte=month_start)
+    stats = month.aggregate(
+        total=Count("id"),
+        completed=Count("id", filter=Q(status=JobStatus.COMPLETED)),
+        seconds=Sum("billed_seconds", filter=Q(status=JobStatus.COMPLETED)),
+    )
+    limits = upload_limits(workspace)
+    plan = limits["plan"]
+    used_minutes = (stats["seconds"] or 0) / 60
+    context = {
+        "recent_jobs": jobs[:6],
+        "stats": stats,
+        "used_minutes": used_minutes,
+        "plan": plan,
+        "included_minutes": plan.included_minutes if plan else None,
+        "usage_pct": min(100, round(100 * used_minutes / plan.included_minutes))
+        if plan and plan.included_minutes else None,
+        "active_jobs": jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.PROCESSING]).count(),
+        "keys_count": workspace.api_keys.filter(is_active=True).count(),
+    }
+    return render(request, "separation/dashboard.html", context)
+
+
+def demo_bars() -> list[dict]:
+    """Decorative waveforms for the landing page when no demo clips are installed."""
+    import math
+
+    rows = []
+    for label, color, freq, phase in (("Original mix", "#e8ebf2", 0.9, 0.0), ("Vocals", "#f472b6", 0.5, 1.2),
+                                      ("Drums", "#fbbf24", 2.1, 0.4), ("Bass", "#34d399", 0.3, 2.0)):
+        bars = [round(6 + 26 * abs(math.sin(i * freq + phase) * math.cos(i * 0.17 + phase)))
+                for i in range(48)]
+        rows.append({"label": label, "color": color, "bars": bars})
+    return rows
+
+
+def demo_tracks() -> list[dict]:
+    """Before/after clips shipped in static/demo/ (if present)."""
+    from django.contrib.staticfiles import finders
+
+    tracks = []
+    for name, label in (("mixture", "Original mix"), ("vocals", "Vocals"),
+                        ("accompaniment", "Accompaniment")):
+        path = f"demo/{name}.mp3"
+        if finders.find(path):
+            tracks.append({"name": name, "label": label, "path": path})
+    return tracks
+
+
+# --- Upload -------------------------------------------------------------------------------------
+
+@login_required
+@csrf_exempt
+def upload(request):
+    # Stream the request body to a temporary file (never into memory), then check the CSRF token:
+    # the handlers must be set before anything reads request.POST.
+    request.upload_handlers = [TemporaryFileUploadHandler(request)]
+    return _upload(request)
+
+
+@csrf_protect
+def _upload(request):
+    workspace = workspace_of(request)
+    limits = upload_limits(workspace)
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            job = _create_job(request, workspace, form, limits)
+            if job is not None:
+                url = reverse("job-detail", args=[job.id])
+                if wants_json(request):
+                    return JsonResponse({"job": job.id, "redirect": url}, status=201)
+                return redirect(url)
+        if wants_json(request):
+            errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+            return JsonResponse({"errors": errors}, status=400)
+    else:
+        form = UploadForm()
+    context = {"form": form, "limits": limits, **option_cards(workspace, form)}
+    return render(request, "separation/upload.html", context, status=400 if form.errors else 200)
+
+
+def _create_job(request, workspace, form, limits) -> Job | None:
+    uploaded = form.cleaned_data["file"]
+    if uploaded.size > limits["max_bytes"]:
+        plan = limits["plan"]
+        form.add_error("file", f"{uploaded.name} is {uploaded.size / 1024 / 1024:.1f} MB; the largest "
+                               f"file {'your ' + plan.name + ' plan' if plan else 'this server'} "
+                               f"accepts is {limits['max_mb']} MB.")
+        return None
+    try:
+        upload = services.create_upload(workspace, uploaded.temporary_file_path(), uploaded.name,
+                                        user=request.user)
+        try:
+            return services.create_job(workspace, upload, form.job_request(), user=request.user)
+        except SeparationError:
+            services.delete_upload(upload)
+            raise
+    except SeparationError as exc:
+        form.add_service_error(exc)
+        return None
+    except Exception as exc:  # billing refusals (out of minutes, …) carry a message for the user
+        message = getattr(exc, "message", None)
+        if not message:
+            raise
+        form.add_service_error(exc)
+        return None
+
+
+# --- Jobs ---------------------------------------------------------------------------------------
+
+@login_required
+def job_list(request):
+    workspace = workspace_of(request)
+    jobs = list(workspace.jobs.select_related("upload")[:100])
+    context = {"jobs": jobs, "polling": any(not job.is_final for job in jobs)}
+    if request.htmx:
+        return render(request, "separation/partials/job_table.html", context)
+    return render(request, "separation/job_list.html", context)
+
+
+def job_context(job: Job) -> dict:
+    options = JobOptions.from_json(job.options)
+    eta = None
+    if job.status == JobStatus.PROCESSING and job.started_at and job.progress >= 3:
+        elapsed = (timezone.now() - job.started_at).total_seconds()
+        eta = timedelta(seconds=round(elapsed * (100 - job.progress) / job.progress))
+    stems = []
+    if job.status == JobStatus.COMPLETED:
+        present = set(job.outputs.values_list("stem", flat=True))
+        names = [s for s in options.output_stems() if s in present] + sorted(
+            present - set(options.output_stems()))
+        peaks = (job.analysis or {}).get("peaks") or {}
+        play_format = job.format if job.format in ("wav", "mp3", "flac") else "wav"
+        for name in names:
+            stems.append({
+                "name": name,
+                "base_url": reverse("api-separation-stem", args=[job.id, name]),
+                "url": stem_url(job, name, play_format),
+                "peaks": peaks.get(name),
+                "downloads": [{"format": fmt, "url": stem_url(job, name, fmt)} for fmt in audio.FORMATS],
+            })
+    total = job.upload.duration
+    output_duration = max(0.0, total - options.section_start)
+    if options.section_duration:
+        output_duration = min(output_duration, options.section_duration)
+    section = None
+    if options.section_start or options.section_duration:
+        section = {"start": options.section_start, "duration": options.section_duration}
+    return {
+        "job": job,
+        "options": options,
+        "stem_count": len(options.output_stems()),
+        "eta": eta,
+        "events": list(job.events.all()),
+        "stems": stems,
+        "formats": audio.FORMATS,
+        "archive_base_url": reverse("api-separation-archive", args=[job.id]),
+        "analysis": job.analysis or {},
+        "peaks": {stem["name"]: stem["peaks"] for stem in stems if stem["peaks"]},
+        "section": section,
+        "output_duration": output_duration,
+    }
+
+
+def stem_url(job: Job, stem: str, fmt: str) -> str:
+    """The API's download of one stem (session or key authenticated)."""
+    return reverse("api-separation-stem", args=[job.id, stem]) + f"?format={fmt}"
+
+
+def archive_url(job: Job, fmt: str) -> str:
+    return reverse("api-separation-archive", args=[job.id]) + f"?format={fmt}"
+
+
+@login_required
+def job_detail(request, job_id: str):
+    job = workspace_job(request, job_id)
+    return render(request, "separation/job_detail.html", job_context(job))
+
+
+@login_required
+def job_live(request, job_id: str):
+    """The part of the job page that polls itself; returned without its trigger once final."""
+    job = workspace_job(request, job_id)
+    return render(request, "separation/partials/job_live.html", job_context(job))
+
+
+@login_required
+@require_POST
+def job_cancel(request, job_id: str):
+    job = workspace_job(request, job_id)
+    try:
+        services.cancel_job(job)
+    except SeparationError as exc:
+        if not request.htmx:
+            from django.contrib import messages
+
+            messages.error(request, exc.message)
+    if request.htmx:
+        return render(request, "separation/partials/job_live.html", job_context(job))
+    return redirect("job-detail", job_id=job.id)
+
+
+@login_required
+@require_POST
+def job_delete(request, job_id: str):
+    job = workspace_job(request, job_id)
+    name = job.upload.filename
+    services.delete_job(job)
+    from django.contrib import messages
+
+    messages.success(request, f"Deleted the stems of {name}.")
+    return redirect("job-list")
+
+
+@login_required
+@require_POST
+def job_mix(request, job_id: str):
+    """Export the mixer's settings as one file, mixed on the server."""
+    job = workspace_job(request, job_id)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"error": {"code": "invalid_json", "message": "Send JSON."}}, status=400)
+    tracks = body.get("tracks") or []
+    fmt = body.get("format") or "wav"
+    name = (body.get("name") or "mix")[:100]
+    create_mix = getattr(services, "create_mix", None)
+    if create_mix is None:
+        return JsonResponse({"error": {"code": "unavailable",
+                                       "message": "Mix export is not available on this server."}},
+                            status=503)
+    try:
+        mix = create_mix(job, tracks, fmt, name)
+    except SeparationError as exc:
+        return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
+    return JsonResponse({"id": mix.id, "name": mix.name, "format": mix.format, "size": mix.size,
+                         "url": mix_url(job, mix)}, status=201)
+
+
+def mix_url(job: Job, mix) -> str:
+    return f"/api/v1/separations/{job.id}/mixes/{mix.id}/download"

@@ -1,0 +1,343 @@
+// Job results: a waveform per stem (wavesurfer.js, peaks from the worker) and a Web Audio mixer
+// that plays every stem in sync with per-stem volume, pan, mute and solo, plus "export this mix".
+// Initialised on page load and whenever HTMX swaps the results in (when a job completes).
+(function () {
+  "use strict";
+
+  function fmtTime(seconds) {
+    seconds = Math.max(0, Math.floor(seconds || 0));
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  function normalisePeaks(peaks) {
+    if (!peaks) return null;
+    if (Array.isArray(peaks) && peaks.length && typeof peaks[0] === "number") return [peaks];
+    if (Array.isArray(peaks) && peaks.length && Array.isArray(peaks[0])) return peaks;
+    if (peaks.data) return normalisePeaks(peaks.data);
+    return null;
+  }
+
+  function peaksFromBuffer(buffer, buckets) {
+    var out = new Array(buckets).fill(0);
+    var size = Math.max(1, Math.floor(buffer.length / buckets));
+    for (var c = 0; c < buffer.numberOfChannels; c++) {
+      var data = buffer.getChannelData(c);
+      for (var i = 0; i < buckets; i++) {
+        var max = 0, start = i * size, end = Math.min(buffer.length, start + size);
+        for (var j = start; j < end; j += 16) {
+          var v = Math.abs(data[j]);
+          if (v > max) max = v;
+        }
+        if (max > out[i]) out[i] = max;
+      }
+    }
+    return [out];
+  }
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
+    var input = document.querySelector("[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function Mixer(root) {
+    this.root = root;
+    this.duration = parseFloat(root.getAttribute("data-duration")) || 0;
+    this.status = root.querySelector("[data-mixer-status]");
+    this.playButton = root.querySelector("[data-play]");
+    this.timeLabel = root.querySelector("[data-time]");
+    this.seek = root.querySelector("[data-seek]");
+    this.ctx = null;
+    this.master = null;
+    this.playing = false;
+    this.offset = 0; // seconds into the song when paused
+    this.startedAt = 0; // ctx.currentTime that corresponds to position 0 while playing
+    var peaksNode = document.getElementById("stem-peaks");
+    var peaks = peaksNode ? JSON.parse(peaksNode.textContent || "{}") || {} : {};
+    var self = this;
+    this.tracks = Array.prototype.map.call(root.querySelectorAll("[data-stem]"), function (el) {
+      return {
+        name: el.getAttribute("data-stem"),
+        src: el.getAttribute("data-src"),
+        color: el.getAttribute("data-color") || "#8b5cf6",
+        el: el,
+        waveEl: el.querySelector("[data-wave]"),
+        playhead: el.querySelector("[data-playhead]"),
+        peaks: normalisePeaks(peaks[el.getAttribute("data-stem")]),
+        volume: 1, pan: 0, muted: false, solo: false,
+        buffer: null, source: null, gain: null, panner: null, wave: null,
+      };
+    });
+    this.tracks.forEach(function (track) {
+      var fallback = track.el.querySelector("[data-fallback-audio]");
+      if (fallback) fallback.remove(); // the mixer replaces the plain players
+      track.playhead.hidden = false;
+      if (track.peaks) self.drawWave(track, track.peaks, self.duration);
+      self.bindControls(track);
+    });
+    this.bindTransport();
+    this.load();
+  }
+
+  Mixer.prototype.drawWave = function (track, peaks, duration) {
+    if (!window.WaveSurfer || !duration) return;
+    if (track.wave) track.wave.destroy();
+    track.wave = window.WaveSurfer.create({
+      container: track.waveEl,
+      height: 64,
+      waveColor: track.color,
+      progressColor: track.color,
+      cursorWidth: 0,
+      barWidth: 2,
+      barGap: 1,
+      barRadius: 2,
+      normalize: true,
+      interact: false,
+      peaks: peaks,
+      duration: duration,
+    });
+  };
+
+  Mixer.prototype.load = function () {
+    var self = this;
+    var Offline = window.OfflineAudioContext || window.webkitOfflineAudioContext;
+    if (!Offline) {
+      this.status.textContent = "This browser cannot play the mixer; use the download buttons.";
+      return;
+    }
+    // Decoding needs no running AudioContext: one starts on the first click on Play.
+    var decoder = new Offline(2, 1, 44100);
+    var loaded = 0;
+    Promise.all(this.tracks.map(function (track) {
+      return fetch(track.src, { credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.arrayBuffer();
+        })
+        .then(function (data) { return decoder.decodeAudioData(data); })
+        .then(function (buffer) {
+          track.buffer = buffer;
+          loaded += 1;
+          self.status.textContent = "Loading audio… " + loaded + "/" + self.tracks.length;
+          if (buffer.duration > self.duration) self.duration = buffer.duration;
+          if (!track.peaks) self.drawWave(track, peaksFromBuffer(buffer, 800), buffer.duration);
+        });
+    })).then(function () {
+      self.status.textContent = "Ready";
+      self.root.setAttribute("data-ready-audio", "true");
+      self.playButton.disabled = false;
+      if (self.seek) { self.seek.max = String(self.duration); self.seek.disabled = false; }
+      self.render();
+    }, function (error) {
+      self.status.textContent = "Could not load the stems for playback (" + error.message + "). Downloads still work.";
+    });
+  };
+
+  Mixer.prototype.ensureContext = function () {
+    if (this.ctx) return;
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    this.ctx = new Ctx();
+    this.master = this.ctx.createGain();
+    this.master.connect(this.ctx.destination);
+    var self = this;
+    this.tracks.forEach(function (track) {
+      track.gain = self.ctx.createGain();
+      track.panner = self.ctx.createStereoPanner();
+      track.gain.connect(track.panner);
+      track.panner.connect(self.master);
+    });
+    this.applyMix();
+  };
+
+  Mixer.prototype.position = function () {
+    if (!this.playing) return this.offset;
+    return Math.min(this.duration, this.ctx.currentTime - this.startedAt);
+  };
+
+  Mixer.prototype.play = function () {
+    this.ensureContext();
+    var self = this;
+    var when = this.ctx.currentTime + 0.06;
+    this.ctx.resume();
+    this.tracks.forEach(function (track) {
+      if (!track.buffer) return;
+      var source = self.ctx.createBufferSource();
+      source.buffer = track.buffer;
+      source.connect(track.gain);
+      source.start(when, Math.min(self.offset, track.buffer.duration));
+      track.source = source;
+    });
+    this.startedAt = when - this.offset;
+    this.playing = true;
+    this.updateButton();
+    this.tick();
+  };
+
+  Mixer.prototype.stopSources = function () {
+    this.tracks.forEach(function (track) {
+      if (track.source) {
+        try { track.source.stop(); } catch (e) { /* already stopped */ }
+        track.source.disconnect();
+        track.source = null;
+      }
+    });
+  };
+
+  Mixer.prototype.pause = function () {
+    this.offset = this.position();
+    this.stopSources();
+    this.playing = false;
+    this.updateButton();
+    this.render();
+  };
+
+  Mixer.prototype.seekTo = function (seconds) {
+    var wasPlaying = this.playing;
+    if (wasPlaying) { this.stopSources(); this.playing = false; }
+    this.offset = Math.max(0, Math.min(this.duration, seconds));
+    if (wasPlaying) this.play(); else this.render();
+  };
+
+  Mixer.prototype.tick = function () {
+    var self = this;
+    if (!this.playing) return;
+    if (this.position() >= this.duration - 0.01) {
+      this.stopSources();
+      this.playing = false;
+      this.offset = 0;
+      this.updateButton();
+      this.render();
+      return;
+    }
+    this.render();
+    window.requestAnimationFrame(function () { self.tick(); });
+  };
+
+  Mixer.prototype.render = function () {
+    var position = this.position();
+    var fraction = this.duration ? position / this.duration : 0;
+    this.timeLabel.textContent = fmtTime(position) + " / " + fmtTime(this.duration);
+    if (this.seek && document.activeElement !== this.seek) this.seek.value = String(position);
+    this.tracks.forEach(function (track) { track.playhead.style.left = (fraction * 100) + "%"; });
+  };
+
+  Mixer.prototype.updateButton = function () {
+    this.playButton.setAttribute("aria-label", this.playing ? "Pause" : "Play all stems");
+    this.playButton.querySelector("[data-icon-play]").hidden = this.playing;
+    this.playButton.querySelector("[data-icon-pause]").hidden = !this.playing;
+  };
+
+  Mixer.prototype.effectiveMute = function (track) {
+    var anySolo = this.tracks.some(function (t) { return t.solo; });
+    return track.muted || (anySolo && !track.solo);
+  };
+
+  Mixer.prototype.applyMix = function () {
+    var self = this;
+    this.tracks.forEach(function (track) {
+      var silent = self.effectiveMute(track);
+      track.el.classList.toggle("is-muted", silent);
+      if (!self.ctx) return;
+      track.gain.gain.setTargetAtTime(silent ? 0 : track.volume, self.ctx.currentTime, 0.015);
+      track.panner.pan.setTargetAtTime(track.pan, self.ctx.currentTime, 0.015);
+    });
+  };
+
+  Mixer.prototype.bindControls = function (track) {
+    var self = this;
+    var mute = track.el.querySelector("[data-mute]");
+    var solo = track.el.querySelector("[data-solo]");
+    mute.addEventListener("click", function () {
+      track.muted = !track.muted;
+      mute.setAttribute("aria-pressed", String(track.muted));
+      self.applyMix();
+    });
+    solo.addEventListener("click", function () {
+      track.solo = !track.solo;
+      solo.setAttribute("aria-pressed", String(track.solo));
+      self.applyMix();
+    });
+    track.el.querySelector("[data-volume]").addEventListener("input", function (e) {
+      track.volume = parseFloat(e.target.value);
+      self.applyMix();
+    });
+    track.el.querySelector("[data-pan]").addEventListener("input", function (e) {
+      track.pan = parseFloat(e.target.value);
+      self.applyMix();
+    });
+    track.el.querySelector("[data-wave-box]").addEventListener("click", function (e) {
+      var rect = e.currentTarget.getBoundingClientRect();
+      self.seekTo(((e.clientX - rect.left) / rect.width) * self.duration);
+    });
+  };
+
+  Mixer.prototype.bindTransport = function () {
+    var self = this;
+    this.playButton.addEventListener("click", function () {
+      if (self.playing) self.pause(); else self.play();
+    });
+    if (this.seek) {
+      this.seek.addEventListener("input", function () { self.seekTo(parseFloat(self.seek.value)); });
+    }
+    var exportButton = this.root.querySelector("[data-export]");
+    var result = this.root.querySelector("[data-export-result]");
+    exportButton.addEventListener("click", function () {
+      var format = self.root.querySelector("[data-export-format]").value;
+      var tracks = self.tracks.map(function (track) {
+        return { stem: track.name, volume: track.volume, pan: track.pan, mute: self.effectiveMute(track) };
+      });
+      exportButton.disabled = true;
+      exportButton.textContent = "Mixing…";
+      result.textContent = "";
+      fetch(self.root.getAttribute("data-export-url"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ tracks: tracks, format: format, name: "mix" }),
+      }).then(function (response) {
+        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      }).then(function (reply) {
+        if (!reply.ok) throw new Error((reply.data.error && reply.data.error.message) || "The mix failed.");
+        var link = document.createElement("a");
+        link.className = "btn";
+        link.href = reply.data.url;
+        link.setAttribute("download", "");
+        link.setAttribute("data-mix-download", "");
+        link.textContent = "Download your mix (" + reply.data.format.toUpperCase() + ")";
+        var note = document.createElement("span");
+        note.className = "muted small";
+        note.textContent = " Mixed on the server with your volume, pan and mute settings.";
+        result.className = "export-result alert alert-success";
+        result.appendChild(link);
+        result.appendChild(note);
+      }).catch(function (error) {
+        result.className = "export-result alert alert-error";
+        result.textContent = error.message;
+      }).then(function () {
+        exportButton.disabled = false;
+        exportButton.textContent = "Export this mix";
+      });
+    });
+  };
+
+  function init(scope) {
+    (scope || document).querySelectorAll("[data-mixer]").forEach(function (root) {
+      if (root.mixer) return;
+      root.mixer = new Mixer(root);
+    });
+  }
+
+  // Download buttons follow the chosen format.
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-download-format]")) return;
+    var format = event.target.value;
+    document.querySelectorAll("[data-download-link]").forEach(function (link) {
+      link.href = link.getAttribute("data-base") + "?format=" + encodeURIComponent(format);
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:load", function (event) { init(event.detail.elt); });
+})();
