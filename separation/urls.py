@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<str:job_id>/cancel/", views.job_cancel, name="job-cancel"),
     path("jobs/<str:job_id>/delete/", views.job_delete, name="job-delete"),
     path("jobs/<str:job_id>/mix/", views.job_mix, name="job-mix"),
+    path("jobs/<str:job_id>/mixes/<str:mix_id>/", views.mix_download, name="job-mix-download"),
 ]

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db.models import Count, Q, Sum
-from django.http import Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -340,27 +340,36 @@ def job_delete(request, job_id: str):
 @login_required
 @require_POST
 def job_mix(request, job_id: str):
-    """Export the mixer's settings as one file, mixed on the server."""
+    """Export the mixer's settings as one file, mixed on the server by services.create_mix."""
     job = workspace_job(request, job_id)
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
-        return JsonResponse({"error": {"code": "invalid_json", "message": "Send JSON."}}, status=400)
-    tracks = body.get("tracks") or []
-    fmt = body.get("format") or "wav"
-    name = (body.get("name") or "mix")[:100]
-    create_mix = getattr(services, "create_mix", None)
-    if create_mix is None:
-        return JsonResponse({"error": {"code": "unavailable",
-                                       "message": "Mix export is not available on this server."}},
-                            status=503)
+        body = None
+    if not isinstance(body, dict):
+        return JsonResponse({"error": {"code": "invalid_json", "message": "Send a JSON object."}},
+                            status=400)
+    tracks = []
+    for track in body.get("tracks") or []:
+        if not isinstance(track, dict):
+            continue
+        # The browser mutes (and solos) by silencing tracks; the service takes volume and pan.
+        volume = 0.0 if track.get("mute") else track.get("volume", 1.0)
+        if isinstance(volume, (int, float)) and not isinstance(volume, bool):
+            volume = max(0.0, min(1.0, float(volume)))
+        tracks.append({"stem": track.get("stem"), "volume": volume, "pan": track.get("pan", 0.0)})
     try:
-        mix = create_mix(job, tracks, fmt, name)
+        mix = services.create_mix(job, tracks, body.get("format") or "wav", body.get("name") or "mix")
     except SeparationError as exc:
         return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
     return JsonResponse({"id": mix.id, "name": mix.name, "format": mix.format, "size": mix.size,
-                         "url": mix_url(job, mix)}, status=201)
+                         "url": reverse("job-mix-download", args=[job.id, mix.id])}, status=201)
 
 
-def mix_url(job: Job, mix) -> str:
-    return f"/api/v1/separations/{job.id}/mixes/{mix.id}/download"
+@login_required
+def mix_download(request, job_id: str, mix_id: str):
+    job = workspace_job(request, job_id)
+    mix = get_object_or_404(job.mixes, id=mix_id)
+    filename = f"{job.upload.filename.rsplit('.', 1)[0]} - {mix.name}.{mix.format}"
+    return FileResponse(mix.file.open("rb"), as_attachment=True, filename=filename,
+                        content_type=audio.CONTENT_TYPES.get(mix.format, "application/octet-stream"))

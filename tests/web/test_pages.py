@@ -288,3 +288,28 @@ def test_it_shows_members_and_usage_of_the_workspace(owner_client, workspace, ou
     content = response.content.decode()
     assert "owner@example.com" in content and "outsider@example.com" in content
     assert 'id="usage-data"' in content
+
+
+def test_it_exports_the_mixers_settings_as_a_mix(owner_client, workspace):
+    job = make_job(workspace, JobStatus.COMPLETED)
+    response = owner_client.post(
+        reverse("job-mix", args=[job.id]),
+        data={"format": "wav", "tracks": [{"stem": "vocals", "volume": 1, "pan": 0, "mute": True},
+                                          {"stem": "accompaniment", "volume": 0.8, "pan": -0.5,
+                                           "mute": False}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    mix = job.mixes.get()
+    assert mix.tracks[0]["volume"] == 0.0  # muted
+    download = owner_client.get(response.json()["url"])
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content)[:4] == b"RIFF"
+
+
+def test_it_explains_a_refused_mix(owner_client, workspace):
+    job = make_job(workspace, JobStatus.COMPLETED)
+    response = owner_client.post(reverse("job-mix", args=[job.id]),
+                                 data={"tracks": [{"stem": "kazoo"}]}, content_type="application/json")
+    assert response.status_code == 400
+    assert "kazoo" in response.json()["error"]["message"]
