@@ -289,11 +289,16 @@ def job_context(job: Job) -> dict:
 
 def stem_url(job: Job, stem: str, fmt: str) -> str:
     """The API's download of one stem (session or key authenticated)."""
-    return reverse("api-separation-stem", args=[job.id, stem]) + f"?format={fmt}"
+    return reverse("api-separation-stem", args=[job.id, stem]) + format_query(job, fmt)
 
 
 def archive_url(job: Job, fmt: str) -> str:
-    return reverse("api-separation-archive", args=[job.id]) + f"?format={fmt}"
+    return reverse("api-separation-archive", args=[job.id]) + format_query(job, fmt)
+
+
+def format_query(job: Job, fmt: str) -> str:
+    """The API serves the job's own format by default; name only another one."""
+    return "" if fmt == job.format else f"?format={fmt}"
 
 
 @login_required

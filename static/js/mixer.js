@@ -334,7 +334,9 @@
     if (!event.target.matches("[data-download-format]")) return;
     var format = event.target.value;
     document.querySelectorAll("[data-download-link]").forEach(function (link) {
-      link.href = link.getAttribute("data-base") + "?format=" + encodeURIComponent(format);
+      var base = link.getAttribute("data-base");
+      // The job's own format is the default: only another one is named.
+      link.href = format === event.target.getAttribute("data-default") ? base : base + "?format=" + encodeURIComponent(format);
     });
   });
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from separation import services
 from separation.models import Job, JobStatus
+from separation.options import JobOptions
 from tests.audio_fixtures import write_song, write_wav
 
 
@@ -18,12 +19,25 @@ def make_upload(workspace, seconds: float = 2.0, name: str = "song.wav", user=No
         return services.create_upload(workspace, path, name, user=user)
 
 
+def demo_peaks(seed: int, points: int = 400) -> list[float]:
+    """A plausible waveform envelope, as the worker's analysis gives (values 0-1)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = np.arange(points)
+    beat = 0.55 + 0.45 * np.abs(np.sin(x * (0.15 + 0.1 * seed)))
+    envelope = np.convolve(rng.uniform(0.2, 1.0, points), np.ones(5) / 5, mode="same")
+    return [round(float(v), 4) for v in np.clip(beat * envelope, 0, 1)]
+
+
 def make_job(workspace, status=JobStatus.QUEUED, progress=0, seconds: float = 2.0,
              stems=("vocals", "accompaniment"), analysis=None) -> Job:
     """A job row in `status`; a completed one gets real WAV outputs (copies of its input)."""
     upload = make_upload(workspace, seconds=seconds)
+    model = {2: "spleeter:2stems", 4: "spleeter:4stems", 5: "spleeter:5stems"}[len(stems)]
     job = Job.objects.create(workspace=workspace, upload=upload, status=status, progress=progress,
-                             billed_seconds=int(seconds), options={"stems": []})
+                             model=model, billed_seconds=int(seconds),
+                             options=JobOptions(model=model).to_json())
     services.add_event(job, "queued")
     if status in (JobStatus.PROCESSING, JobStatus.COMPLETED, JobStatus.FAILED):
         job.started_at = timezone.now() - timezone.timedelta(seconds=10)
@@ -33,7 +47,7 @@ def make_job(workspace, status=JobStatus.QUEUED, progress=0, seconds: float = 2.
         job.progress = 100
         job.analysis = analysis if analysis is not None else {
             "tempo": 120.0, "key": "A minor",
-            "peaks": {stem: [0.1, 0.5, 0.9, 0.4] for stem in stems},
+            "peaks": {stem: demo_peaks(index) for index, stem in enumerate(stems)},
         }
         import numpy as np
 

@@ -206,9 +206,9 @@ def test_it_shows_a_player_and_downloads_per_stem_when_complete(owner_client, wo
     content = response.content.decode()
     for stem in ("vocals", "accompaniment"):
         assert f'data-stem="{stem}"' in content
-        assert f"/api/v1/separations/{job.id}/stems/{stem}?format=wav" in content
+        assert f'href="/api/v1/separations/{job.id}/stems/{stem}"' in content
     assert content.count("<audio") == 2
-    assert f"/api/v1/separations/{job.id}/archive?format=wav" in content
+    assert f'href="/api/v1/separations/{job.id}/archive"' in content
     assert "120 BPM" in content and "A minor" in content
     assert 'id="stem-peaks"' in content
     assert "hx-trigger" not in content

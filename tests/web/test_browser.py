@@ -1,0 +1,174 @@
+"""The web app in a real browser (Debian's Chromium through Playwright) against a live server.
+
+Each flow saves a screenshot of its final page under test-artifacts/, fails on any JavaScript
+console error (see conftest.BrowserSession) and runs axe-core on the pages it visits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+from playwright.sync_api import expect
+
+from separation.models import JobStatus
+from tests.audio_fixtures import write_song, write_wav
+from tests.factories import UserFactory
+from tests.web.conftest import assert_accessible, screenshot
+from tests.web.helpers import make_job
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery"
+
+
+def log_in(page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def test_it_shows_the_public_pages_accessibly(session):
+    page = session.page
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Split any song")
+    assert_accessible(page, "landing")
+    screenshot(page, "landing")
+    for path, name in (("/accounts/signup/", "signup"), ("/accounts/login/", "login"),
+                       ("/accounts/password/reset/", "password-reset")):
+        page.goto(path)
+        assert_accessible(page, name)
+        screenshot(page, name)
+
+
+def test_it_shows_the_signed_in_pages_accessibly(session):
+    user = UserFactory(email="producer@example.com")
+    workspace = user.default_workspace()
+    job = make_job(workspace, JobStatus.COMPLETED, seconds=3,
+                   stems=("vocals", "drums", "bass", "other"))
+    make_job(workspace, JobStatus.PROCESSING, progress=45)
+    make_job(workspace, JobStatus.QUEUED)
+    page = session.page
+    log_in(page, user.email)
+    assert_accessible(page, "dashboard")
+    screenshot(page, "dashboard")
+
+    page.goto("/upload/")
+    expect(page.get_by_label("Drop an audio file here, or click to choose")).to_be_attached()
+    assert_accessible(page, "upload")
+    screenshot(page, "upload")
+
+    page.goto("/jobs/")
+    assert_accessible(page, "jobs")
+    screenshot(page, "jobs")
+
+    page.goto(f"/jobs/{job.id}/")
+    expect(page.locator("[data-mixer]")).to_have_attribute("data-ready-audio", "true")
+    expect(page.locator(".stem")).to_have_count(4)
+    assert_accessible(page, "job")
+    screenshot(page, "job-completed")
+
+    page.goto("/workspace/")
+    expect(page.locator("#usage-chart")).to_be_visible()
+    assert_accessible(page, "workspace")
+    screenshot(page, "workspace")
+
+    page.goto("/keys/")
+    assert_accessible(page, "keys")
+
+
+def test_it_fits_a_phone(phone):
+    user = UserFactory(email="phone@example.com")
+    job = make_job(user.default_workspace(), JobStatus.COMPLETED, seconds=3)
+    page = phone.page
+    page.goto("/")
+    screenshot(page, "phone-landing")
+    log_in(page, user.email)
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("link", name="Upload")).to_be_visible()
+    page.goto(f"/jobs/{job.id}/")
+    expect(page.locator("[data-mixer]")).to_have_attribute("data-ready-audio", "true")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page, "job on a phone")
+    screenshot(page, "phone-job")
+
+
+def test_the_whole_flow_from_sign_up_to_stems(session, in_process_worker, tmp_path):
+    page = session.page
+    email = "musician@example.com"
+
+    # Sign up, log out, log back in.
+    page.goto("/")
+    page.get_by_role("link", name="Sign up free").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    log_in(page, email)
+
+    # Upload a short generated song and watch it reach 100 %.
+    song = write_song(tmp_path / "demo-song.wav", seconds=3.5)
+    page.get_by_role("link", name="Upload").first.click()
+    page.locator("#id_file").set_input_files(song)
+    expect(page.locator("[data-file-name]")).to_contain_text("demo-song.wav")
+    page.get_by_role("button", name="Split into stems").click()
+    page.wait_for_url(re.compile(r"/jobs/job_\w+/$"))
+    live = page.locator("#job-live")
+    expect(live).to_have_attribute("data-status", "completed", timeout=240_000)
+    expect(live).to_have_attribute("data-progress", "100")
+    stems = page.locator(".stem")
+    expect(stems).to_have_count(2)
+    expect(page.locator("[data-mixer]")).to_have_attribute("data-ready-audio", "true")
+    expect(page.get_by_text("Event log")).to_be_visible()
+
+    # Download a stem: it is audio.
+    with page.expect_download() as info:
+        page.locator("[data-download-link]").filter(has_text="vocals").click()
+    path = info.value.path()
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    assert head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+
+    # Play, mute the vocals and export the mix.
+    page.get_by_role("button", name="Play all stems").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Mute vocals").click()
+    expect(page.get_by_role("button", name="Mute vocals")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Export this mix").click()
+    mix_link = page.locator("[data-mix-download]")
+    expect(mix_link).to_be_visible(timeout=60_000)
+    with page.expect_download() as info:
+        mix_link.click()
+    with open(info.value.path(), "rb") as handle:
+        assert handle.read(4) == b"RIFF"
+    screenshot(page, "flow-job-results")
+
+    # Create an API key (shown once), then revoke it.
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Key name").fill("Laptop")
+    page.get_by_role("button", name="Create key").click()
+    raw = page.locator("[data-raw-key]")
+    expect(raw).to_contain_text("ss_")
+    screenshot(page, "flow-key-created")
+    page.get_by_role("button", name="Revoke key Laptop").click()
+    expect(page.locator("[data-key]").filter(has_text="Laptop")).to_contain_text("Revoked")
+    expect(page.locator("[data-raw-key]")).to_have_count(0)
+    screenshot(page, "flow-key-revoked")
+
+    # An upload over the plan's size limit is refused with its message, next to the field.
+    big = os.path.join(tmp_path, "too-big.wav")
+    write_wav(big, np.zeros((44100 * 125, 2), dtype=np.float32))  # ~22 MB: over Free's 20 MB
+    page.get_by_role("link", name="Upload").first.click()
+    page.locator("#id_file").set_input_files(big)
+    page.get_by_role("button", name="Split into stems").click()
+    error = page.locator('[data-error-for="file"]')
+    expect(error).to_contain_text("the largest file your Free plan accepts is 20 MB")
+    screenshot(page, "flow-over-limit")
