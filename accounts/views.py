@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.services import create_api_key, deactivate_api_key
+from billing import services as billing
 from separation.models import JobStatus
 from separation.views import current_plan, workspace_of
 
@@ -79,9 +80,8 @@ def workspace(request):
     }
     month = workspace.jobs.filter(created_at__gte=month_start).aggregate(
         jobs=Count("id"), seconds=Sum("billed_seconds"))
-    plan = current_plan(workspace)
-    used_seconds = completed.filter(finished_at__gte=month_start).aggregate(
-        s=Sum("billed_seconds"))["s"] or 0
+    usage = billing.usage_for(workspace)
+    plan = usage.plan
     memberships = workspace.memberships.select_related("user").order_by("created_at")
     me = memberships.filter(user=request.user).first()
     return render(request, "accounts/workspace.html", {
@@ -90,10 +90,10 @@ def workspace(request):
         "me": me,
         "chart": chart,
         "month": month,
-        "used_minutes": used_seconds / 60,
+        "used_minutes": (usage.used_seconds + usage.reserved_seconds) / 60,
         "plan": plan,
-        "usage_pct": min(100, round(100 * used_seconds / plan.included_seconds))
-        if plan and plan.included_seconds else None,
+        "usage_pct": usage.used_percent,
+        "period_end": usage.period_end,
         "keys_count": workspace.api_keys.filter(is_active=True).count(),
         "total_jobs": workspace.jobs.count(),
     })

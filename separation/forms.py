@@ -27,9 +27,10 @@ FORMAT_HELP = {"wav": "Lossless, largest", "flac": "Lossless, smaller", "mp3": "
 ERROR_FIELD = {
     "empty_file": "file", "invalid_audio": "file", "file_too_large": "file",
     "missing_filename": "file", "file_too_long": "file", "upload_too_large": "file",
+    "insufficient_minutes": "file",
     "invalid_model": "stems", "model_not_installed": "stems", "invalid_stem": "stems",
-    "model_not_allowed": "stems", "plan_model": "stems",
-    "invalid_format": "format", "format_not_allowed": "format", "plan_format": "format",
+    "model_not_in_plan": "stems",
+    "invalid_format": "format", "format_not_in_plan": "format",
     "invalid_section": "section",
     "quality_not_allowed": "quality",
 }

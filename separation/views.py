@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from billing import services as billing
 from separation import audio, catalog, services
 from separation.forms import FORMAT_HELP, QUALITY_HELP, STEM_HELP, STEM_MODEL, UploadForm
 from separation.models import Job, JobStatus
@@ -47,43 +48,22 @@ def wants_json(request) -> bool:
 # --- Plan limits ------------------------------------------------------------------------------
 
 def current_plan(workspace):
-    """The workspace's billing plan, or None where billing has no plans (then nothing is locked)."""
-    try:
-        from billing import services as billing
-
-        if hasattr(billing, "plan_for"):
-            return billing.plan_for(workspace)
-        from billing.models import Plan
-
-        subscription = getattr(workspace, "subscription", None)
-        return subscription.plan if subscription else Plan.objects.default()
-    except Exception:  # billing tables absent or empty: the server's own limits apply
-        log.debug("no billing plan for workspace %s", workspace.id, exc_info=True)
-        return None
+    return billing.plan_for(workspace)
 
 
-def unlocking_plan_name(check) -> str | None:
-    """The cheapest public plan for which `check(plan)` holds."""
-    try:
-        from billing.models import Plan
-
-        for plan in Plan.objects.public():
-            if check(plan):
-                return plan.name
-    except Exception:
-        return None
-    return None
+def unlocking_plan_name(current, allows) -> str | None:
+    plan = billing.lifting_plan(current, allows)
+    return plan.name if plan else None
 
 
 def upload_limits(workspace) -> dict:
-    plan = current_plan(workspace)
-    max_bytes = settings.UPLOAD_MAX_BYTES
-    max_seconds = None
-    if plan is not None:
-        max_bytes = min(max_bytes, plan.max_upload_bytes)
-        max_seconds = plan.max_file_seconds
-    return {"plan": plan, "max_bytes": max_bytes, "max_mb": max(1, round(max_bytes / 1024 / 1024)),
-            "max_seconds": max_seconds}
+    """What the upload page tells the browser to check before sending, and shows."""
+    usage = billing.usage_for(workspace)
+    plan = usage.plan
+    max_bytes = min(settings.UPLOAD_MAX_BYTES, plan.max_upload_bytes)
+    return {"plan": plan, "usage": usage, "max_bytes": max_bytes,
+            "max_mb": max(1, round(max_bytes / 1024 / 1024)),
+            "max_seconds": plan.max_file_seconds, "left_minutes": usage.left_seconds / 60}
 
 
 def option_cards(workspace, form) -> dict:
@@ -94,14 +74,14 @@ def option_cards(workspace, form) -> dict:
     def model_lock(model):
         if model.split(":")[1] not in installed:
             return "Not installed on this server"
-        if plan is not None and not plan.allows_model(model):
-            name = unlocking_plan_name(lambda p: p.allows_model(model))
+        if not plan.allows_model(model):
+            name = unlocking_plan_name(plan, lambda p: p.allows_model(model))
             return f"Unlocked on {name}" if name else "Not on your plan"
         return ""
 
     def format_lock(fmt):
-        if plan is not None and not plan.allows_format(fmt):
-            name = unlocking_plan_name(lambda p: p.allows_format(fmt))
+        if not plan.allows_format(fmt):
+            name = unlocking_plan_name(plan, lambda p: p.allows_format(fmt))
             return f"Unlocked on {name}" if name else "Not on your plan"
         return ""
 
@@ -128,17 +108,15 @@ def home(request):
         completed=Count("id", filter=Q(status=JobStatus.COMPLETED)),
         seconds=Sum("billed_seconds", filter=Q(status=JobStatus.COMPLETED)),
     )
-    limits = upload_limits(workspace)
-    plan = limits["plan"]
-    used_minutes = (stats["seconds"] or 0) / 60
+    usage = billing.usage_for(workspace)
+    plan = usage.plan
     context = {
         "recent_jobs": jobs[:6],
         "stats": stats,
-        "used_minutes": used_minutes,
+        "used_minutes": (usage.used_seconds + usage.reserved_seconds) / 60,
         "plan": plan,
-        "included_minutes": plan.included_minutes if plan else None,
-        "usage_pct": min(100, round(100 * used_minutes / plan.included_minutes))
-        if plan and plan.included_minutes else None,
+        "included_minutes": plan.included_minutes,
+        "usage_pct": usage.used_percent,
         "active_jobs": jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.PROCESSING]).count(),
         "keys_count": workspace.api_keys.filter(is_active=True).count(),
     }
@@ -206,13 +184,9 @@ def _upload(request):
 
 def _create_job(request, workspace, form, limits) -> Job | None:
     uploaded = form.cleaned_data["file"]
-    if uploaded.size > limits["max_bytes"]:
-        plan = limits["plan"]
-        form.add_error("file", f"{uploaded.name} is {uploaded.size / 1024 / 1024:.1f} MB; the largest "
-                               f"file {'your ' + plan.name + ' plan' if plan else 'this server'} "
-                               f"accepts is {limits['max_mb']} MB.")
-        return None
     try:
+        # The plan's size limit first: no need to probe a file that will be refused anyway.
+        billing.check_upload_allowed(workspace, uploaded.size)
         upload = services.create_upload(workspace, uploaded.temporary_file_path(), uploaded.name,
                                         user=request.user)
         try:
@@ -220,13 +194,7 @@ def _create_job(request, workspace, form, limits) -> Job | None:
         except SeparationError:
             services.delete_upload(upload)
             raise
-    except SeparationError as exc:
-        form.add_service_error(exc)
-        return None
-    except Exception as exc:  # billing refusals (out of minutes, …) carry a message for the user
-        message = getattr(exc, "message", None)
-        if not message:
-            raise
+    except SeparationError as exc:  # also billing's refusals: too big, out of minutes, …
         form.add_service_error(exc)
         return None
 

@@ -43,3 +43,8 @@ def model_label(model: str) -> str:
     name = model.split(":")[-1]
     count = name.split("stems")[0]
     return f"{count} stems" + (" · high quality" if name.endswith("-16kHz") else "")
+
+
+@register.filter
+def div60(seconds) -> int:
+    return int(seconds or 0) // 60

@@ -218,7 +218,7 @@
   Mixer.prototype.render = function () {
     var position = this.position();
     var fraction = this.duration ? position / this.duration : 0;
-    this.timeLabel.textContent = fmtTime(position) + " / " + fmtTime(this.duration);
+    this.timeLabel.textContent = fmtTime(position) + " / " + fmtTime(Math.round(this.duration));
     if (this.seek && document.activeElement !== this.seek) this.seek.value = String(position);
     this.tracks.forEach(function (track) { track.playhead.style.left = (fraction * 100) + "%"; });
   };

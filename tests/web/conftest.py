@@ -79,6 +79,7 @@ def phone(browser, live_server):
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header belongs at the top of the image
     page.screenshot(path=str(path), full_page=True)
     return path
 

@@ -126,7 +126,7 @@ def test_it_refuses_a_file_over_the_limit_with_its_size(owner_client, workspace,
                                                           "format": "wav"}, HTTP_ACCEPT="application/json")
     assert response.status_code == 400
     [message] = response.json()["errors"]["file"]
-    assert "largest file" in message
+    assert "largest accepted" in message
     assert not workspace.uploads.exists()
 
 
