@@ -1,3 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from separation.api import downloads, views
+
+urlpatterns = [
+    path("uploads", views.UploadView.as_view(), name="api-uploads"),
+    path("separations", views.SeparationListView.as_view(), name="api-separations"),
+    path("separations/<str:job_id>", views.SeparationDetailView.as_view(),
+         name="api-separation"),
+    path("separations/<str:job_id>/cancel", views.SeparationCancelView.as_view(),
+         name="api-separation-cancel"),
+    path("separations/<str:job_id>/stems/<str:stem>", downloads.StemDownloadView.as_view(),
+         name="api-separation-stem"),
+    path("separations/<str:job_id>/archive", downloads.ArchiveDownloadView.as_view(),
+         name="api-separation-archive"),
+    path("models", views.ModelListView.as_view(), name="api-models"),
+]
