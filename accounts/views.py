@@ -19,9 +19,14 @@ from separation.views import current_plan, workspace_of
 
 
 class KeyForm(forms.Form):
-    name = forms.CharField(label="Key name", max_length=100, required=False,
-                           widget=forms.TextInput(attrs={"placeholder": "e.g. Production server",
-                                                         "autocomplete": "off"}))
+    name = forms.CharField(
+        label="Key name",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"placeholder": "e.g. Production server", "autocomplete": "off"}
+        ),
+    )
 
 
 def _keys_context(workspace, form=None, new_key=None, raw=None) -> dict:
@@ -41,8 +46,9 @@ def keys(request):
     form = KeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # Rendered in this response and never again: the raw key is not stored anywhere.
-        new_key, raw = create_api_key(workspace, form.cleaned_data["name"] or "Default",
-                                      created_by=request.user)
+        new_key, raw = create_api_key(
+            workspace, form.cleaned_data["name"] or "Default", created_by=request.user
+        )
         form = KeyForm()
     context = _keys_context(workspace, form, new_key, raw)
     if request.htmx:
@@ -71,7 +77,9 @@ def workspace(request):
     per_day = {
         row["day"]: row["seconds"] or 0
         for row in completed.filter(finished_at__gte=since)
-        .annotate(day=TruncDate("finished_at")).values("day").annotate(seconds=Sum("billed_seconds"))
+        .annotate(day=TruncDate("finished_at"))
+        .values("day")
+        .annotate(seconds=Sum("billed_seconds"))
     }
     days = [(since + timedelta(days=i)).date() for i in range(30)]
     chart = {
@@ -79,21 +87,26 @@ def workspace(request):
         "minutes": [round(per_day.get(day, 0) / 60, 2) for day in days],
     }
     month = workspace.jobs.filter(created_at__gte=month_start).aggregate(
-        jobs=Count("id"), seconds=Sum("billed_seconds"))
+        jobs=Count("id"), seconds=Sum("billed_seconds")
+    )
     usage = billing.usage_for(workspace)
     plan = usage.plan
     memberships = workspace.memberships.select_related("user").order_by("created_at")
     me = memberships.filter(user=request.user).first()
-    return render(request, "accounts/workspace.html", {
-        "workspace": workspace,
-        "memberships": memberships,
-        "me": me,
-        "chart": chart,
-        "month": month,
-        "used_minutes": (usage.used_seconds + usage.reserved_seconds) / 60,
-        "plan": plan,
-        "usage_pct": usage.used_percent,
-        "period_end": usage.period_end,
-        "keys_count": workspace.api_keys.filter(is_active=True).count(),
-        "total_jobs": workspace.jobs.count(),
-    })
+    return render(
+        request,
+        "accounts/workspace.html",
+        {
+            "workspace": workspace,
+            "memberships": memberships,
+            "me": me,
+            "chart": chart,
+            "month": month,
+            "used_minutes": (usage.used_seconds + usage.reserved_seconds) / 60,
+            "plan": plan,
+            "usage_pct": usage.used_percent,
+            "period_end": usage.period_end,
+            "keys_count": workspace.api_keys.filter(is_active=True).count(),
+            "total_jobs": workspace.jobs.count(),
+        },
+    )

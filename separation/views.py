@@ -47,6 +47,7 @@ def wants_json(request) -> bool:
 
 # --- Plan limits ------------------------------------------------------------------------------
 
+
 def current_plan(workspace):
     return billing.plan_for(workspace)
 
@@ -61,9 +62,14 @@ def upload_limits(workspace) -> dict:
     usage = billing.usage_for(workspace)
     plan = usage.plan
     max_bytes = min(settings.UPLOAD_MAX_BYTES, plan.max_upload_bytes)
-    return {"plan": plan, "usage": usage, "max_bytes": max_bytes,
-            "max_mb": max(1, round(max_bytes / 1024 / 1024)),
-            "max_seconds": plan.max_file_seconds, "left_minutes": usage.left_seconds / 60}
+    return {
+        "plan": plan,
+        "usage": usage,
+        "max_bytes": max_bytes,
+        "max_mb": max(1, round(max_bytes / 1024 / 1024)),
+        "max_seconds": plan.max_file_seconds,
+        "left_minutes": usage.left_seconds / 60,
+    }
 
 
 def option_cards(workspace, form) -> dict:
@@ -85,16 +91,23 @@ def option_cards(workspace, form) -> dict:
             return f"Unlocked on {name}" if name else "Not on your plan"
         return ""
 
-    stems = [{"value": v, "label": label, "help": STEM_HELP[v], "lock": model_lock(STEM_MODEL[v])}
-             for v, label in form.fields["stems"].choices]
-    formats = [{"value": v, "label": label, "help": FORMAT_HELP.get(v, ""), "lock": format_lock(v)}
-               for v, label in form.fields["format"].choices]
-    qualities = [{"value": v, "label": label, "help": QUALITY_HELP[v], "lock": ""}
-                 for v, label in form.fields["quality"].choices]
+    stems = [
+        {"value": v, "label": label, "help": STEM_HELP[v], "lock": model_lock(STEM_MODEL[v])}
+        for v, label in form.fields["stems"].choices
+    ]
+    formats = [
+        {"value": v, "label": label, "help": FORMAT_HELP.get(v, ""), "lock": format_lock(v)}
+        for v, label in form.fields["format"].choices
+    ]
+    qualities = [
+        {"value": v, "label": label, "help": QUALITY_HELP[v], "lock": ""}
+        for v, label in form.fields["quality"].choices
+    ]
     return {"stem_options": stems, "format_options": formats, "quality_options": qualities}
 
 
 # --- Home ---------------------------------------------------------------------------------------
+
 
 def home(request):
     if not request.user.is_authenticated or request.workspace is None:
@@ -128,10 +141,16 @@ def demo_bars() -> list[dict]:
     import math
 
     rows = []
-    for label, color, freq, phase in (("Original mix", "#e8ebf2", 0.9, 0.0), ("Vocals", "#f472b6", 0.5, 1.2),
-                                      ("Drums", "#fbbf24", 2.1, 0.4), ("Bass", "#34d399", 0.3, 2.0)):
-        bars = [round(6 + 26 * abs(math.sin(i * freq + phase) * math.cos(i * 0.17 + phase)))
-                for i in range(48)]
+    for label, color, freq, phase in (
+        ("Original mix", "#e8ebf2", 0.9, 0.0),
+        ("Vocals", "#f472b6", 0.5, 1.2),
+        ("Drums", "#fbbf24", 2.1, 0.4),
+        ("Bass", "#34d399", 0.3, 2.0),
+    ):
+        bars = [
+            round(6 + 26 * abs(math.sin(i * freq + phase) * math.cos(i * 0.17 + phase)))
+            for i in range(48)
+        ]
         rows.append({"label": label, "color": color, "bars": bars})
     return rows
 
@@ -141,8 +160,11 @@ def demo_tracks() -> list[dict]:
     from django.contrib.staticfiles import finders
 
     tracks = []
-    for name, label in (("mixture", "Original mix"), ("vocals", "Vocals"),
-                        ("accompaniment", "Accompaniment")):
+    for name, label in (
+        ("mixture", "Original mix"),
+        ("vocals", "Vocals"),
+        ("accompaniment", "Accompaniment"),
+    ):
         path = f"demo/{name}.mp3"
         if finders.find(path):
             tracks.append({"name": name, "label": label, "path": path})
@@ -150,6 +172,7 @@ def demo_tracks() -> list[dict]:
 
 
 # --- Upload -------------------------------------------------------------------------------------
+
 
 @login_required
 @csrf_exempt
@@ -187,8 +210,9 @@ def _create_job(request, workspace, form, limits) -> Job | None:
     try:
         # The plan's size limit first: no need to probe a file that will be refused anyway.
         billing.check_upload_allowed(workspace, uploaded.size)
-        upload = services.create_upload(workspace, uploaded.temporary_file_path(), uploaded.name,
-                                        user=request.user)
+        upload = services.create_upload(
+            workspace, uploaded.temporary_file_path(), uploaded.name, user=request.user
+        )
         try:
             return services.create_job(workspace, upload, form.job_request(), user=request.user)
         except SeparationError:
@@ -200,6 +224,7 @@ def _create_job(request, workspace, form, limits) -> Job | None:
 
 
 # --- Jobs ---------------------------------------------------------------------------------------
+
 
 @login_required
 def job_list(request):
@@ -221,17 +246,22 @@ def job_context(job: Job) -> dict:
     if job.status == JobStatus.COMPLETED:
         present = set(job.outputs.values_list("stem", flat=True))
         names = [s for s in options.output_stems() if s in present] + sorted(
-            present - set(options.output_stems()))
+            present - set(options.output_stems())
+        )
         peaks = (job.analysis or {}).get("peaks") or {}
         play_format = job.format if job.format in ("wav", "mp3", "flac") else "wav"
         for name in names:
-            stems.append({
-                "name": name,
-                "base_url": reverse("api-separation-stem", args=[job.id, name]),
-                "url": stem_url(job, name, play_format),
-                "peaks": peaks.get(name),
-                "downloads": [{"format": fmt, "url": stem_url(job, name, fmt)} for fmt in audio.FORMATS],
-            })
+            stems.append(
+                {
+                    "name": name,
+                    "base_url": reverse("api-separation-stem", args=[job.id, name]),
+                    "url": stem_url(job, name, play_format),
+                    "peaks": peaks.get(name),
+                    "downloads": [
+                        {"format": fmt, "url": stem_url(job, name, fmt)} for fmt in audio.FORMATS
+                    ],
+                }
+            )
     total = job.upload.duration
     output_duration = max(0.0, total - options.section_start)
     if options.section_duration:
@@ -320,8 +350,9 @@ def job_mix(request, job_id: str):
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return JsonResponse({"error": {"code": "invalid_json", "message": "Send a JSON object."}},
-                            status=400)
+        return JsonResponse(
+            {"error": {"code": "invalid_json", "message": "Send a JSON object."}}, status=400
+        )
     tracks = []
     for track in body.get("tracks") or []:
         if not isinstance(track, dict):
@@ -332,11 +363,23 @@ def job_mix(request, job_id: str):
             volume = max(0.0, min(1.0, float(volume)))
         tracks.append({"stem": track.get("stem"), "volume": volume, "pan": track.get("pan", 0.0)})
     try:
-        mix = services.create_mix(job, tracks, body.get("format") or "wav", body.get("name") or "mix")
+        mix = services.create_mix(
+            job, tracks, body.get("format") or "wav", body.get("name") or "mix"
+        )
     except SeparationError as exc:
-        return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
-    return JsonResponse({"id": mix.id, "name": mix.name, "format": mix.format, "size": mix.size,
-                         "url": reverse("job-mix-download", args=[job.id, mix.id])}, status=201)
+        return JsonResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status=exc.status
+        )
+    return JsonResponse(
+        {
+            "id": mix.id,
+            "name": mix.name,
+            "format": mix.format,
+            "size": mix.size,
+            "url": reverse("job-mix-download", args=[job.id, mix.id]),
+        },
+        status=201,
+    )
 
 
 @login_required
@@ -344,5 +387,9 @@ def mix_download(request, job_id: str, mix_id: str):
     job = workspace_job(request, job_id)
     mix = get_object_or_404(job.mixes, id=mix_id)
     filename = f"{job.upload.filename.rsplit('.', 1)[0]} - {mix.name}.{mix.format}"
-    return FileResponse(mix.file.open("rb"), as_attachment=True, filename=filename,
-                        content_type=audio.CONTENT_TYPES.get(mix.format, "application/octet-stream"))
+    return FileResponse(
+        mix.file.open("rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type=audio.CONTENT_TYPES.get(mix.format, "application/octet-stream"),
+    )

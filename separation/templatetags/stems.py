@@ -5,8 +5,14 @@ from django import template
 register = template.Library()
 
 STEM_COLORS = {
-    "vocals": "#f472b6", "accompaniment": "#60a5fa", "drums": "#fbbf24", "bass": "#34d399",
-    "piano": "#a78bfa", "other": "#94a3b8", "back": "#60a5fa", "instrumental": "#60a5fa",
+    "vocals": "#f472b6",
+    "accompaniment": "#60a5fa",
+    "drums": "#fbbf24",
+    "bass": "#34d399",
+    "piano": "#a78bfa",
+    "other": "#94a3b8",
+    "back": "#60a5fa",
+    "instrumental": "#60a5fa",
 }
 
 

@@ -22,8 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -43,16 +49,25 @@ class BrowserSession:
 
     def __init__(self, browser, base_url: str, viewport: dict):
         self.base_url = base_url
-        self.context = browser.new_context(base_url=base_url, viewport=viewport, accept_downloads=True)
+        self.context = browser.new_context(
+            base_url=base_url, viewport=viewport, accept_downloads=True
+        )
         self.context.set_default_timeout(20_000)
         self.errors: list[str] = []
         self.page = self.new_page()
 
     def new_page(self):
         page = self.context.new_page()
-        page.on("console", lambda msg: msg.type == "error" and self.errors.append(
-            f"console error on {page.url}: {msg.text}"))
-        page.on("pageerror", lambda exc: self.errors.append(f"uncaught exception on {page.url}: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                msg.type == "error"
+                and self.errors.append(f"console error on {page.url}: {msg.text}")
+            ),
+        )
+        page.on(
+            "pageerror", lambda exc: self.errors.append(f"uncaught exception on {page.url}: {exc}")
+        )
         page.on("dialog", lambda dialog: dialog.accept())  # confirm() before delete/revoke
         return page
 

@@ -30,14 +30,26 @@ def demo_peaks(seed: int, points: int = 400) -> list[float]:
     return [round(float(v), 4) for v in np.clip(beat * envelope, 0, 1)]
 
 
-def make_job(workspace, status=JobStatus.QUEUED, progress=0, seconds: float = 2.0,
-             stems=("vocals", "accompaniment"), analysis=None) -> Job:
+def make_job(
+    workspace,
+    status=JobStatus.QUEUED,
+    progress=0,
+    seconds: float = 2.0,
+    stems=("vocals", "accompaniment"),
+    analysis=None,
+) -> Job:
     """A job row in `status`; a completed one gets real WAV outputs (copies of its input)."""
     upload = make_upload(workspace, seconds=seconds)
     model = {2: "spleeter:2stems", 4: "spleeter:4stems", 5: "spleeter:5stems"}[len(stems)]
-    job = Job.objects.create(workspace=workspace, upload=upload, status=status, progress=progress,
-                             model=model, billed_seconds=int(seconds),
-                             options=JobOptions(model=model).to_json())
+    job = Job.objects.create(
+        workspace=workspace,
+        upload=upload,
+        status=status,
+        progress=progress,
+        model=model,
+        billed_seconds=int(seconds),
+        options=JobOptions(model=model).to_json(),
+    )
     services.add_event(job, "queued")
     if status in (JobStatus.PROCESSING, JobStatus.COMPLETED, JobStatus.FAILED):
         job.started_at = timezone.now() - timezone.timedelta(seconds=10)
@@ -45,16 +57,22 @@ def make_job(workspace, status=JobStatus.QUEUED, progress=0, seconds: float = 2.
         job.finished_at = timezone.now()
     if status == JobStatus.COMPLETED:
         job.progress = 100
-        job.analysis = analysis if analysis is not None else {
-            "tempo": 120.0, "key": "A minor",
-            "peaks": {stem: demo_peaks(index) for index, stem in enumerate(stems)},
-        }
+        job.analysis = (
+            analysis
+            if analysis is not None
+            else {
+                "tempo": 120.0,
+                "key": "A minor",
+                "peaks": {stem: demo_peaks(index) for index, stem in enumerate(stems)},
+            }
+        )
         import numpy as np
 
         with tempfile.TemporaryDirectory() as tmp:
             for stem in stems:
-                path = write_wav(os.path.join(tmp, f"{stem}.wav"),
-                                 np.zeros((44100, 2), dtype=np.float32))
+                path = write_wav(
+                    os.path.join(tmp, f"{stem}.wav"), np.zeros((44100, 2), dtype=np.float32)
+                )
                 services.save_output(job, stem, "wav", path)
     job.save()
     return job

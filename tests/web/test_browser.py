@@ -38,8 +38,11 @@ def test_it_shows_the_public_pages_accessibly(session):
     expect(page.get_by_role("heading", level=1)).to_contain_text("Split any song")
     assert_accessible(page, "landing")
     screenshot(page, "landing")
-    for path, name in (("/accounts/signup/", "signup"), ("/accounts/login/", "login"),
-                       ("/accounts/password/reset/", "password-reset")):
+    for path, name in (
+        ("/accounts/signup/", "signup"),
+        ("/accounts/login/", "login"),
+        ("/accounts/password/reset/", "password-reset"),
+    ):
         page.goto(path)
         assert_accessible(page, name)
         screenshot(page, name)
@@ -48,8 +51,9 @@ def test_it_shows_the_public_pages_accessibly(session):
 def test_it_shows_the_signed_in_pages_accessibly(session):
     user = UserFactory(email="producer@example.com")
     workspace = user.default_workspace()
-    job = make_job(workspace, JobStatus.COMPLETED, seconds=3,
-                   stems=("vocals", "drums", "bass", "other"))
+    job = make_job(
+        workspace, JobStatus.COMPLETED, seconds=3, stems=("vocals", "drums", "bass", "other")
+    )
     make_job(workspace, JobStatus.PROCESSING, progress=45)
     make_job(workspace, JobStatus.QUEUED)
     page = session.page

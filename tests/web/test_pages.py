@@ -23,6 +23,7 @@ def owner_client(client, owner):
 
 # --- Public pages -------------------------------------------------------------------------------
 
+
 def test_it_shows_the_landing_page_to_visitors(client):
     response = client.get("/")
     assert response.status_code == 200
@@ -30,7 +31,9 @@ def test_it_shows_the_landing_page_to_visitors(client):
     assert reverse("account_signup").encode() in response.content
 
 
-@pytest.mark.parametrize("url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"])
+@pytest.mark.parametrize(
+    "url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
+)
 def test_it_renders_the_account_pages_in_our_layout(client, url):
     response = client.get(url)
     assert response.status_code == 200
@@ -45,9 +48,14 @@ def test_it_shows_login_errors_next_to_the_form(client, owner):
 
 
 def test_it_signs_up_a_user_into_a_personal_workspace(client):
-    response = client.post("/accounts/signup/", {
-        "email": "new@example.com", "password1": "a long passphrase 42", "password2": "a long passphrase 42",
-    })
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "new@example.com",
+            "password1": "a long passphrase 42",
+            "password2": "a long passphrase 42",
+        },
+    )
     assert response.status_code == 302
     dashboard = client.get("/")
     assert b"Dashboard" in dashboard.content
@@ -61,6 +69,7 @@ def test_it_sends_visitors_to_the_login_page(client, name):
 
 
 # --- Dashboard and upload -------------------------------------------------------------------------
+
 
 def test_it_shows_the_dashboard_with_recent_jobs(owner_client, workspace):
     make_job(workspace, JobStatus.COMPLETED)
@@ -86,8 +95,10 @@ def _song(tmp_path, name="song.wav", seconds=1.5):
 
 def test_it_uploads_a_song_and_queues_a_job(owner_client, workspace, tmp_path):
     with _song(tmp_path) as handle:
-        response = owner_client.post(reverse("upload"), {"file": handle, "stems": "2", "quality": "standard",
-                                                          "format": "wav"})
+        response = owner_client.post(
+            reverse("upload"),
+            {"file": handle, "stems": "2", "quality": "standard", "format": "wav"},
+        )
     job = Job.objects.get(workspace=workspace)
     assert response.status_code == 302
     assert response["Location"] == reverse("job-detail", args=[job.id])
@@ -97,9 +108,11 @@ def test_it_uploads_a_song_and_queues_a_job(owner_client, workspace, tmp_path):
 
 def test_it_answers_the_upload_script_in_json(owner_client, workspace, tmp_path):
     with _song(tmp_path) as handle:
-        response = owner_client.post(reverse("upload"), {"file": handle, "stems": "2", "quality": "standard",
-                                                          "format": "mp3"},
-                                     HTTP_ACCEPT="application/json")
+        response = owner_client.post(
+            reverse("upload"),
+            {"file": handle, "stems": "2", "quality": "standard", "format": "mp3"},
+            HTTP_ACCEPT="application/json",
+        )
     assert response.status_code == 201
     job = Job.objects.get(workspace=workspace)
     assert response.json() == {"job": job.id, "redirect": reverse("job-detail", args=[job.id])}
@@ -110,8 +123,10 @@ def test_it_shows_a_non_audio_file_error_next_to_the_file_field(owner_client, wo
     fake = tmp_path / "notes.mp3"
     fake.write_text("these are not sounds\n" * 50)
     with open(fake, "rb") as handle:
-        response = owner_client.post(reverse("upload"), {"file": handle, "stems": "2", "quality": "standard",
-                                                          "format": "wav"})
+        response = owner_client.post(
+            reverse("upload"),
+            {"file": handle, "stems": "2", "quality": "standard", "format": "wav"},
+        )
     assert response.status_code == 400
     assert response.context["form"].errors["file"]
     assert b'data-error-for="file"' in response.content
@@ -119,23 +134,32 @@ def test_it_shows_a_non_audio_file_error_next_to_the_file_field(owner_client, wo
     assert not workspace.uploads.exists()
 
 
-def test_it_refuses_a_file_over_the_limit_with_its_size(owner_client, workspace, tmp_path, settings):
+def test_it_refuses_a_file_over_the_limit_with_its_size(
+    owner_client, workspace, tmp_path, settings
+):
     settings.UPLOAD_MAX_BYTES = 50_000
     with _song(tmp_path, seconds=2) as handle:
-        response = owner_client.post(reverse("upload"), {"file": handle, "stems": "2", "quality": "standard",
-                                                          "format": "wav"}, HTTP_ACCEPT="application/json")
+        response = owner_client.post(
+            reverse("upload"),
+            {"file": handle, "stems": "2", "quality": "standard", "format": "wav"},
+            HTTP_ACCEPT="application/json",
+        )
     assert response.status_code == 400
     [message] = response.json()["errors"]["file"]
     assert "largest accepted" in message
     assert not workspace.uploads.exists()
 
 
-def test_it_reports_an_uninstalled_model_next_to_the_stems_choice(owner_client, workspace, tmp_path,
-                                                                   settings):
+def test_it_reports_an_uninstalled_model_next_to_the_stems_choice(
+    owner_client, workspace, tmp_path, settings
+):
     settings.MODEL_PATH = tmp_path / "no-models"
     with _song(tmp_path) as handle:
-        response = owner_client.post(reverse("upload"), {"file": handle, "stems": "5", "quality": "standard",
-                                                          "format": "wav"}, HTTP_ACCEPT="application/json")
+        response = owner_client.post(
+            reverse("upload"),
+            {"file": handle, "stems": "5", "quality": "standard", "format": "wav"},
+            HTTP_ACCEPT="application/json",
+        )
     assert response.status_code == 400
     assert "not installed" in response.json()["errors"]["stems"][0]
     assert not workspace.uploads.exists()  # the upload of a refused job is not kept
@@ -153,12 +177,15 @@ def test_it_streams_uploads_to_a_temporary_file(owner_client, workspace, tmp_pat
 
     monkeypatch.setattr(services, "create_upload", spy)
     with _song(tmp_path, seconds=0.5) as handle:  # small enough to be kept in memory by default
-        owner_client.post(reverse("upload"), {"file": handle, "stems": "2", "quality": "standard",
-                                              "format": "wav"})
+        owner_client.post(
+            reverse("upload"),
+            {"file": handle, "stems": "2", "quality": "standard", "format": "wav"},
+        )
     assert seen["path"] and not os.path.exists(seen["path"])  # a temp file, removed afterwards
 
 
 # --- Jobs -----------------------------------------------------------------------------------------
+
 
 def test_it_lists_only_the_workspaces_own_jobs(owner_client, workspace, outsider_workspace):
     mine = make_job(workspace)
@@ -229,10 +256,16 @@ def test_it_cancels_a_queued_job(owner_client, workspace):
     assert job.status == JobStatus.CANCELLED
 
 
-@pytest.mark.parametrize("name,method", [
-    ("job-detail", "get"), ("job-live", "get"), ("job-cancel", "post"), ("job-delete", "post"),
-    ("job-mix", "post"),
-])
+@pytest.mark.parametrize(
+    "name,method",
+    [
+        ("job-detail", "get"),
+        ("job-live", "get"),
+        ("job-cancel", "post"),
+        ("job-delete", "post"),
+        ("job-mix", "post"),
+    ],
+)
 def test_it_returns_404_for_another_workspaces_job(owner_client, outsider_workspace, name, method):
     job = make_job(outsider_workspace, JobStatus.COMPLETED)
     response = getattr(owner_client, method)(reverse(name, args=[job.id]))
@@ -241,6 +274,7 @@ def test_it_returns_404_for_another_workspaces_job(owner_client, outsider_worksp
 
 
 # --- API keys and workspace -----------------------------------------------------------------------
+
 
 def test_it_creates_a_key_and_shows_it_once(owner_client, workspace):
     response = owner_client.post(reverse("keys"), {"name": "Laptop"})
@@ -294,9 +328,13 @@ def test_it_exports_the_mixers_settings_as_a_mix(owner_client, workspace):
     job = make_job(workspace, JobStatus.COMPLETED)
     response = owner_client.post(
         reverse("job-mix", args=[job.id]),
-        data={"format": "wav", "tracks": [{"stem": "vocals", "volume": 1, "pan": 0, "mute": True},
-                                          {"stem": "accompaniment", "volume": 0.8, "pan": -0.5,
-                                           "mute": False}]},
+        data={
+            "format": "wav",
+            "tracks": [
+                {"stem": "vocals", "volume": 1, "pan": 0, "mute": True},
+                {"stem": "accompaniment", "volume": 0.8, "pan": -0.5, "mute": False},
+            ],
+        },
         content_type="application/json",
     )
     assert response.status_code == 201, response.content
@@ -309,7 +347,10 @@ def test_it_exports_the_mixers_settings_as_a_mix(owner_client, workspace):
 
 def test_it_explains_a_refused_mix(owner_client, workspace):
     job = make_job(workspace, JobStatus.COMPLETED)
-    response = owner_client.post(reverse("job-mix", args=[job.id]),
-                                 data={"tracks": [{"stem": "kazoo"}]}, content_type="application/json")
+    response = owner_client.post(
+        reverse("job-mix", args=[job.id]),
+        data={"tracks": [{"stem": "kazoo"}]},
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert "kazoo" in response.json()["error"]["message"]
