@@ -53,12 +53,35 @@ class Peaks:
         return [round(min(1.0, value), 4) for value in values]
 
 
+_TEMPO_SEGMENT = 2 * 60 * ANALYSIS_RATE // _HOP  # onset frames (2 minutes) per tempogram
+
+
 class MusicAnalyzer:
-    """Tempo (BPM) and key of the mixture, from onset strength and chroma gathered per block."""
+    """Tempo (BPM) and key of the mixture, from onset strength and chroma gathered per block.
+
+    The tempogram is averaged over two-minute segments as they fill up, so a long file never
+    needs one tempogram of its whole length (hundreds of MB for an hour).
+    """
 
     def __init__(self):
         self._onsets: list[np.ndarray] = []
+        self._pending = 0
+        self._tempogram_sum: np.ndarray | None = None
+        self._tempogram_frames = 0
         self._chroma = np.zeros(12)
+
+    def _fold_tempogram(self) -> None:
+        import librosa
+
+        envelope = np.concatenate(self._onsets)
+        self._onsets, self._pending = [], 0
+        if len(envelope) < 16:
+            return
+        tempogram = librosa.feature.tempogram(onset_envelope=envelope, sr=ANALYSIS_RATE,
+                                              hop_length=_HOP)
+        total = tempogram.sum(axis=1)
+        self._tempogram_sum = total if self._tempogram_sum is None else self._tempogram_sum + total
+        self._tempogram_frames += tempogram.shape[1]
 
     def add(self, block: np.ndarray) -> None:
         import librosa
@@ -69,17 +92,23 @@ class MusicAnalyzer:
         if usable < 2 * _HOP:
             return
         low = mono[:usable].reshape(-1, 2).mean(axis=1).astype(np.float32)
-        self._onsets.append(librosa.onset.onset_strength(y=low, sr=ANALYSIS_RATE, hop_length=_HOP))
+        onsets = librosa.onset.onset_strength(y=low, sr=ANALYSIS_RATE, hop_length=_HOP)
+        self._onsets.append(onsets)
+        self._pending += len(onsets)
+        if self._pending >= _TEMPO_SEGMENT:
+            self._fold_tempogram()
         chroma = librosa.feature.chroma_stft(y=low, sr=ANALYSIS_RATE, hop_length=2048, n_fft=4096)
         self._chroma += chroma.sum(axis=1)
 
     def result(self) -> dict:
         import librosa
 
-        if not self._onsets or not self._chroma.any():
+        if self._onsets:
+            self._fold_tempogram()
+        if self._tempogram_sum is None or not self._chroma.any():
             return {"tempo": None, "key": None}
-        envelope = np.concatenate(self._onsets)
-        tempo = librosa.feature.tempo(onset_envelope=envelope, sr=ANALYSIS_RATE, hop_length=_HOP)
+        mean = (self._tempogram_sum / self._tempogram_frames)[:, np.newaxis]
+        tempo = librosa.feature.tempo(tg=mean, sr=ANALYSIS_RATE, hop_length=_HOP)
         profile = self._chroma / self._chroma.sum()
         best = max(
             ((np.corrcoef(profile, np.roll(template, tonic))[0, 1], tonic, mode)
