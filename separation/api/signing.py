@@ -12,8 +12,6 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from stemsaas.api_errors import ApiError
-
 SALT = "stemsaas.separation.download"
 TOKEN_PARAM = "token"
 
@@ -33,6 +31,11 @@ def make_token(job, what: str, fmt: str, stems: str = "") -> str:
 def workspace_id_from_token(token: str, job_id: str, what: str, fmt: str, stems: str = "") -> str:
     """The workspace a valid token was signed for. Raises ApiError 403 when it was tampered
     with, has expired, or was made for another file."""
+    # Imported here: stemsaas.api_errors imports DRF's views, which import the throttle classes
+    # named in settings, which import stemsaas.api_errors. Importing it at module level from a
+    # module loaded before DRF's views (a test module) would be a circular import.
+    from stemsaas.api_errors import ApiError
+
     try:
         payload = _signer().unsign_object(token, max_age=settings.SIGNED_URL_MAX_AGE)
     except signing.SignatureExpired:
