@@ -56,7 +56,8 @@ def check_before_reading(request, workspace) -> None:
     slack = MULTIPART_OVERHEAD if is_multipart(request) else 0
     if length > settings.UPLOAD_MAX_BYTES + slack:
         raise _too_large(length)
-    billing.check_upload_allowed(workspace, length)
+    # Lenient by the multipart slack: create_upload checks the exact size (and duration) again.
+    billing.check_upload_allowed(workspace, max(0, length - slack))
 
 
 def _temp_path(suffix: str = "") -> str:

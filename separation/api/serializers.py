@@ -3,12 +3,11 @@ truth for pages and API); the request serializers here exist to document them in
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from separation import audio
+from separation import audio, eta
 from separation.api import signing
 from separation.models import Job, JobStatus, Upload
 from separation.options import JobOptions
@@ -110,13 +109,8 @@ class JobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_eta_seconds(self, job: Job) -> float | None:
-        """Seconds until the job ends, extrapolated from its progress; null when unknown."""
-        if job.status == JobStatus.COMPLETED:
-            return 0.0
-        if job.status != JobStatus.PROCESSING or not job.started_at or job.progress < 1:
-            return None
-        elapsed = (timezone.now() - job.started_at).total_seconds()
-        return round(max(0.0, elapsed * (100 - job.progress) / job.progress), 1)
+        """Seconds until the job ends, from the deployment's measured speed; null when unknown."""
+        return eta.eta_seconds(job)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_stems(self, job: Job) -> list[str]:

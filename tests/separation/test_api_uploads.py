@@ -186,3 +186,18 @@ def test_it_records_the_key_and_its_creator(api, workspace, tmp_path, owner):
     upload = workspace.uploads.get(id=body["id"])
     assert upload.api_key is not None and upload.api_key.workspace == workspace
     assert upload.created_by == owner
+
+
+def test_it_refuses_a_file_over_the_plan_limit_before_reading_it(api, workspace, tmp_path,
+                                                                  settings, upload_tmp):
+    from billing.services import plan_for
+
+    plan = plan_for(workspace)
+    plan.max_upload_bytes = 1000
+    plan.save(update_fields=["max_upload_bytes"])
+    data = open(write_song(tmp_path / "x.wav", seconds=1), "rb").read()
+    error = assert_error(post_raw(api, data, "song.wav"), 413, "file_too_large")
+    assert plan.name in error["message"]
+    assert Upload.objects.count() == 0
+    assert media_files(settings) == []
+    assert list(upload_tmp.iterdir()) == []  # refused from Content-Length: nothing spooled
