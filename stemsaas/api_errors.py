@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApiError(exceptions.APIException):
@@ -37,6 +36,10 @@ def exception_handler(exc, context):
         for name, value in exc.headers.items():
             response[name] = value
         return response
+    # Imported here: DRF's views load the throttle classes named in settings, which import this
+    # module; a module-level import would make that a cycle.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

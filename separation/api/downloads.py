@@ -46,6 +46,9 @@ def _job_for_download(request, job_id: str, what: str, fmt: str, stems: str = ""
     if job.status != JobStatus.COMPLETED:
         raise ApiError(f"Separation {job.id} is {job.status}; stems can be downloaded once it "
                        "completed.", code="job_not_completed", status_code=409)
+    from billing import services as billing
+
+    billing.check_download_allowed(job.workspace, job, fmt or None)
     return job
 
 

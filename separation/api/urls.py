@@ -1,6 +1,6 @@
 from django.urls import path
 
-from separation.api import downloads, views
+from separation.api import downloads, mixes, views
 
 urlpatterns = [
     path("uploads", views.UploadView.as_view(), name="api-uploads"),
@@ -13,5 +13,9 @@ urlpatterns = [
          name="api-separation-stem"),
     path("separations/<str:job_id>/archive", downloads.ArchiveDownloadView.as_view(),
          name="api-separation-archive"),
+    path("separations/<str:job_id>/mixes", mixes.MixListView.as_view(),
+         name="api-separation-mixes"),
+    path("separations/<str:job_id>/mixes/<str:mix_id>/file", mixes.MixFileView.as_view(),
+         name="api-separation-mix-file"),
     path("models", views.ModelListView.as_view(), name="api-models"),
 ]
