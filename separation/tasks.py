@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.error
 import urllib.request
+from urllib.parse import urlparse
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
+from django.conf import settings
+from django.http import HttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +43,32 @@ def purge_expired() -> int:
     return purge()
 
 
+class _SiteRequest(HttpRequest):
+    def _get_scheme(self) -> str:
+        return urlparse(settings.SITE_URL).scheme or "http"
+
+
+def site_request() -> HttpRequest:
+    """A request for SITE_URL, so that the links in a callback are absolute and signed."""
+    site = urlparse(settings.SITE_URL)
+    request = _SiteRequest()
+    request.META = {"HTTP_HOST": site.netloc, "SERVER_NAME": site.hostname or "localhost",
+                    "SERVER_PORT": str(site.port or (443 if site.scheme == "https" else 80))}
+    return request
+
+
 @shared_task(name="separation.tasks.send_callback", bind=True, max_retries=5,
              default_retry_delay=30)
 def send_callback(self, job_id: str) -> int | None:
     """POST the job's JSON to its callback_url; retried on network errors and 5xx."""
+    from separation.api.serializers import JobSerializer
     from separation.models import Job
-    from separation.api.serializers import job_payload
 
     job = Job.objects.filter(id=job_id).select_related("upload").first()
     if job is None or not job.callback_url:
         return None
-    body = json.dumps(job_payload(job), default=str).encode()
+    payload = JobSerializer(job, context={"request": site_request()}).data
+    body = json.dumps(payload, default=str).encode()
     request = urllib.request.Request(job.callback_url, data=body, method="POST",
                                      headers={"Content-Type": "application/json",
                                               "User-Agent": "StemSaaS-callback/1"})
@@ -68,8 +87,6 @@ def send_callback(self, job_id: str) -> int | None:
 @worker_process_init.connect
 def load_models_after_fork(**kwargs) -> None:
     """Build the TensorFlow graphs in each worker process, after the fork, never before."""
-    from django.conf import settings
-
     from separation.runner import warm_up
 
     warm_up(settings.ENGINE_PRELOAD)
