@@ -19,8 +19,10 @@ class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     fieldsets = [
         (None, {"fields": ["email", "password", "name"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups",
-                                    "user_permissions"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
@@ -53,8 +55,15 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "masked", "workspace", "is_active", "calls_count", "last_used_at",
-                    "created_at"]
+    list_display = [
+        "name",
+        "masked",
+        "workspace",
+        "is_active",
+        "calls_count",
+        "last_used_at",
+        "created_at",
+    ]
     list_filter = ["is_active", "created_at", "last_used_at"]
     search_fields = ["name", "lookup", "workspace__name", "workspace__id"]
     readonly_fields = ["id", "lookup", "hashed", "calls_count", "last_used_at", "created_at"]

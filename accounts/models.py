@@ -83,13 +83,17 @@ class Membership(models.Model):
         ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "workspace"], name="one_membership_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="one_membership_per_user")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
@@ -111,7 +115,7 @@ class ApiKeyQuerySet(models.QuerySet):
         """The active key that `raw` is, or None. Compares the HMAC in constant time."""
         if not raw.startswith(KEY_PREFIX) or raw.count("_") < 2:
             return None
-        lookup = raw[len(KEY_PREFIX):].split("_", 1)[0]
+        lookup = raw[len(KEY_PREFIX) :].split("_", 1)[0]
         expected = hash_secret(raw)
         for key in self.filter(lookup=lookup, is_active=True).select_related("workspace"):
             if hmac.compare_digest(key.hashed, expected):

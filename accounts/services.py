@@ -21,13 +21,17 @@ def create_personal_workspace(user: User) -> Workspace:
     return workspace
 
 
-def create_api_key(workspace: Workspace, name: str = "Default", created_by: User | None = None
-                   ) -> tuple[ApiKey, str]:
+def create_api_key(
+    workspace: Workspace, name: str = "Default", created_by: User | None = None
+) -> tuple[ApiKey, str]:
     """A new active key; the raw key is returned once and never stored."""
     raw, lookup = ApiKey.generate()
     key = ApiKey.objects.create(
-        workspace=workspace, name=name or "Default", created_by=created_by,
-        lookup=lookup, hashed=hash_secret(raw),
+        workspace=workspace,
+        name=name or "Default",
+        created_by=created_by,
+        lookup=lookup,
+        hashed=hash_secret(raw),
     )
     return key, raw
 
@@ -38,13 +42,17 @@ def deactivate_api_key(key: ApiKey) -> None:
 
 
 def record_api_key_use(key: ApiKey) -> None:
-    ApiKey.objects.filter(pk=key.pk).update(calls_count=F("calls_count") + 1, last_used_at=timezone.now())
+    ApiKey.objects.filter(pk=key.pk).update(
+        calls_count=F("calls_count") + 1, last_used_at=timezone.now()
+    )
 
 
 def workspace_for_user(user: User, workspace_id: str | None = None) -> Workspace | None:
     """The workspace `user` acts in: the one asked for if they are a member, else their first."""
     if workspace_id:
-        membership = user.memberships.select_related("workspace").filter(workspace_id=workspace_id).first()
+        membership = (
+            user.memberships.select_related("workspace").filter(workspace_id=workspace_id).first()
+        )
         if membership:
             return membership.workspace
     return user.default_workspace()

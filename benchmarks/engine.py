@@ -46,21 +46,28 @@ def ffmpeg() -> str:
 def run_measured(command: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
     """Wall time and peak RSS (largest process in the tree) of a command."""
     started = time.monotonic()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     output = process.stdout.read().decode("utf-8", "replace")
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{command[0]} failed ({code}):\n{output[-3000:]}")
-    return {"wall_seconds": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024),
-            "output": output}
+    return {
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "output": output,
+    }
 
 
 def read_wav(path: Path) -> np.ndarray:
-    decoded = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2",
-                              "-ar", "44100", "-"], capture_output=True, check=True).stdout
+    decoded = subprocess.run(
+        [ffmpeg(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "-ar", "44100", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(decoded, "<f4").reshape(-1, 2)
 
 
@@ -78,8 +85,24 @@ def make_inputs(long_minutes: int) -> dict[str, Path]:
     inputs = {}
     if SHARED_AUDIO.exists():
         excerpt = OUT / "excerpt-mixture.wav"
-        subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", str(SHARED_AUDIO), "-map", "0:0",
-                        "-ar", "44100", "-ac", "2", str(excerpt)], check=True)
+        subprocess.run(
+            [
+                ffmpeg(),
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(SHARED_AUDIO),
+                "-map",
+                "0:0",
+                "-ar",
+                "44100",
+                "-ac",
+                "2",
+                str(excerpt),
+            ],
+            check=True,
+        )
         inputs["excerpt"] = excerpt
         base = read_wav(excerpt)
         source = "real music (MUSDB '80s Rock' excerpt, looped)"
@@ -99,7 +122,9 @@ def make_inputs(long_minutes: int) -> dict[str, Path]:
             handle.setnchannels(2)
             handle.setsampwidth(2)
             handle.setframerate(44100)
-            block = (np.clip(np.tile(base, (repeat, 1))[: 180 * 44100], -1, 1) * 32767).astype("<i2")
+            block = (np.clip(np.tile(base, (repeat, 1))[: 180 * 44100], -1, 1) * 32767).astype(
+                "<i2"
+            )
             for _ in range(long_minutes // 3):
                 handle.writeframes(block.tobytes())
         inputs["long"] = long_path
@@ -114,10 +139,25 @@ def spleeter_cli() -> Path:
     if not exe.exists():
         uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
         # --no-config: our pyproject's dependency overrides must not reach Spleeter's own pins.
-        subprocess.run([uv, "venv", "--no-config", "--quiet", "--python", "3.11", str(venv)],
-                       check=True, cwd="/")
-        subprocess.run([uv, "pip", "install", "--no-config", "--quiet", "--python",
-                        str(venv / "bin" / "python"), "spleeter==2.4.2"], check=True, cwd="/")
+        subprocess.run(
+            [uv, "venv", "--no-config", "--quiet", "--python", "3.11", str(venv)],
+            check=True,
+            cwd="/",
+        )
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "--no-config",
+                "--quiet",
+                "--python",
+                str(venv / "bin" / "python"),
+                "spleeter==2.4.2",
+            ],
+            check=True,
+            cwd="/",
+        )
     return exe
 
 
@@ -131,20 +171,40 @@ def cli_env() -> dict:
 
 def run_cli(path: Path, out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
-    result = run_measured([str(spleeter_cli()), "separate", "-p", "spleeter:2stems", "-d", "7200",
-                           "-o", str(out), str(path)], env=cli_env())
+    result = run_measured(
+        [
+            str(spleeter_cli()),
+            "separate",
+            "-p",
+            "spleeter:2stems",
+            "-d",
+            "7200",
+            "-o",
+            str(out),
+            str(path),
+        ],
+        env=cli_env(),
+    )
     result.pop("output")
     return result
 
 
-def run_ours(path: Path, model: str, label: str, model_path: Path | None = None,
-             keep: Path | None = None) -> dict:
+def run_ours(
+    path: Path, model: str, label: str, model_path: Path | None = None, keep: Path | None = None
+) -> dict:
     out = OUT / f"ours-{label}.json"
     env = {**os.environ}
     if model_path:
         env["MODEL_PATH"] = str(model_path)
-    command = [PY, str(ROOT / "benchmarks" / "job_run.py"), str(path), "--model", model,
-               "--out", str(out)]
+    command = [
+        PY,
+        str(ROOT / "benchmarks" / "job_run.py"),
+        str(path),
+        "--model",
+        model,
+        "--out",
+        str(out),
+    ]
     if keep:
         command += ["--keep-outputs", str(keep)]
     measured = run_measured(command, env=env, cwd=ROOT)
@@ -161,11 +221,13 @@ def generated_models() -> Path:
     models = OUT / "models"
     for name in ("4stems", "5stems"):
         if not (models / name / "checkpoint").exists():
-            subprocess.run([PY, "-c", (
-                "import sys; sys.path.insert(0, %r);"
-                "from pathlib import Path; from tests.separation.checkpoints import generate_checkpoint;"
-                "generate_checkpoint(%r, Path(%r))") % (str(ROOT), name, str(models / name))],
-                check=True, cwd=ROOT, capture_output=True)
+            script = (
+                f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+                "from pathlib import Path\n"
+                "from tests.separation.checkpoints import generate_checkpoint\n"
+                f"generate_checkpoint({name!r}, Path({str(models / name)!r}))\n"
+            )
+            subprocess.run([PY, "-c", script], check=True, cwd=ROOT, capture_output=True)
     if not (models / "2stems").exists():
         shutil.copytree(ROOT / "var" / "pretrained_models" / "2stems", models / "2stems")
     return models
@@ -182,17 +244,38 @@ def museval_sdr(stems_dir: Path) -> dict:
 
     references = {}
     for stream, name in ((4, "vocals"), (1, "drums"), (2, "bass"), (3, "other")):
-        decoded = subprocess.run([ffmpeg(), "-v", "error", "-i", str(SHARED_AUDIO), "-map",
-                                  f"0:{stream}", "-f", "f32le", "-ac", "2", "-ar", "44100", "-"],
-                                 capture_output=True, check=True).stdout
+        decoded = subprocess.run(
+            [
+                ffmpeg(),
+                "-v",
+                "error",
+                "-i",
+                str(SHARED_AUDIO),
+                "-map",
+                f"0:{stream}",
+                "-f",
+                "f32le",
+                "-ac",
+                "2",
+                "-ar",
+                "44100",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         references[name] = np.frombuffer(decoded, "<f4").reshape(-1, 2)
     accompaniment = references["drums"] + references["bass"] + references["other"]
     truth = np.stack([references["vocals"], accompaniment])
-    estimate = np.stack([read_wav(stems_dir / "vocals.wav"), read_wav(stems_dir / "accompaniment.wav")])
+    estimate = np.stack(
+        [read_wav(stems_dir / "vocals.wav"), read_wav(stems_dir / "accompaniment.wav")]
+    )
     n = min(truth.shape[1], estimate.shape[1])
     sdr, _, _, _ = museval.evaluate(truth[:, :n], estimate[:, :n], win=44100, hop=44100)
-    return {"vocals": round(float(np.nanmedian(sdr[0])), 2),
-            "accompaniment": round(float(np.nanmedian(sdr[1])), 2)}
+    return {
+        "vocals": round(float(np.nanmedian(sdr[0])), 2),
+        "accompaniment": round(float(np.nanmedian(sdr[1])), 2),
+    }
 
 
 def main() -> None:
@@ -205,7 +288,7 @@ def main() -> None:
     inputs = make_inputs(0 if args.skip_long else args.long_minutes)
     results: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                   f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3)} GiB",
+        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3)} GiB",
         "input": inputs.pop("source"),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
@@ -213,12 +296,14 @@ def main() -> None:
     print("1/5 spleeter separate on 3 minutes…", flush=True)
     results["cli_3min"] = run_cli(inputs["three"], OUT / "cli-3min")
     print("2/5 ours on 3 minutes…", flush=True)
-    results["ours_3min"] = run_ours(inputs["three"], "spleeter:2stems", "3min",
-                                    keep=OUT / "ours-3min-stems")
+    results["ours_3min"] = run_ours(
+        inputs["three"], "spleeter:2stems", "3min", keep=OUT / "ours-3min-stems"
+    )
     cli_dir = OUT / "cli-3min" / "three-minutes"
     results["agreement_3min_db"] = {
-        stem: difference_db(read_wav(cli_dir / f"{stem}.wav"),
-                            read_wav(OUT / "ours-3min-stems" / f"{stem}.wav"))
+        stem: difference_db(
+            read_wav(cli_dir / f"{stem}.wav"), read_wav(OUT / "ours-3min-stems" / f"{stem}.wav")
+        )
         for stem in ("vocals", "accompaniment")
     }
 
@@ -234,10 +319,12 @@ def main() -> None:
     if not args.skip_stems:
         print("4/5 throughput for 4 and 5 stems…", flush=True)
         models = generated_models()
-        results["ours_3min_4stems"] = run_ours(inputs["three"], "spleeter:4stems", "4stems",
-                                               model_path=models)
-        results["ours_3min_5stems"] = run_ours(inputs["three"], "spleeter:5stems", "5stems",
-                                               model_path=models)
+        results["ours_3min_4stems"] = run_ours(
+            inputs["three"], "spleeter:4stems", "4stems", model_path=models
+        )
+        results["ours_3min_5stems"] = run_ours(
+            inputs["three"], "spleeter:5stems", "5stems", model_path=models
+        )
 
     if "long" in inputs:
         print(f"5/5 ours on {args.long_minutes} minutes…", flush=True)
@@ -257,14 +344,19 @@ def summary(r: dict) -> str:
         f"| `spleeter separate -p spleeter:2stems` (cold CLI) | 3 min | {cli['wall_seconds']} s "
         f"| {cli['peak_rss_mb']} MB | {180 / 60 / (cli['wall_seconds'] / 60):.2f} |",
     ]
-    for key, label in (("ours_3min", "ours, 2 stems"), ("ours_3min_4stems", "ours, 4 stems"),
-                       ("ours_3min_5stems", "ours, 5 stems"), ("ours_long", "ours, 2 stems")):
+    for key, label in (
+        ("ours_3min", "ours, 2 stems"),
+        ("ours_3min_4stems", "ours, 4 stems"),
+        ("ours_3min_5stems", "ours, 5 stems"),
+        ("ours_long", "ours, 2 stems"),
+    ):
         if key in r:
             run = r[key]
             minutes = run["audio_seconds"] / 60
             lines.append(
                 f"| {label} (warm worker) | {minutes:.0f} min | {run['job_seconds']} s "
-                f"| {run['peak_rss_mb']} MB | {minutes / (run['job_seconds'] / 60):.2f} |")
+                f"| {run['peak_rss_mb']} MB | {minutes / (run['job_seconds'] / 60):.2f} |"
+            )
     lines += [
         "",
         f"3 minutes, ours / CLI wall time: {ours['job_seconds'] / cli['wall_seconds']:.2f} "
@@ -274,8 +366,10 @@ def summary(r: dict) -> str:
         f"{r['agreement_3min_db']} dB.",
     ]
     if "sdr" in r:
-        lines.append(f"SDR on the real excerpt (museval, median of 1 s frames): "
-                     f"CLI {r['sdr']['spleeter_cli']}, ours {r['sdr']['ours']}.")
+        lines.append(
+            f"SDR on the real excerpt (museval, median of 1 s frames): "
+            f"CLI {r['sdr']['spleeter_cli']}, ours {r['sdr']['ours']}."
+        )
     return "\n".join(lines)
 
 

@@ -31,13 +31,15 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="stemsaas-bench-"))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "stemsaas.settings",
-        "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-        "MEDIA_ROOT": str(work / "media"),
-        "CELERY_BROKER_URL": "filesystem://",
-        "VAR_DIR": str(work),
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "stemsaas.settings",
+            "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
+            "MEDIA_ROOT": str(work / "media"),
+            "CELERY_BROKER_URL": "filesystem://",
+            "VAR_DIR": str(work),
+        }
+    )
     os.environ.setdefault("MODEL_PATH", str(ROOT / "var" / "pretrained_models"))
     sys.path.insert(0, str(ROOT))
     import django
@@ -57,8 +59,9 @@ def main() -> None:
     workspace = user.default_workspace()
     seed_plans(Plan)
     assign_plan(workspace, Plan.objects.get(slug="custom"))
-    Plan.objects.filter(slug="custom").update(max_file_seconds=10 * 3600, included_seconds=10**7,
-                                              max_upload_bytes=4 * 1024**3)
+    Plan.objects.filter(slug="custom").update(
+        max_file_seconds=10 * 3600, included_seconds=10**7, max_upload_bytes=4 * 1024**3
+    )
 
     started = time.monotonic()
     warm_up([args.model])  # what a worker does once, after its fork

@@ -5,8 +5,19 @@ from separation.models import Job, JobEvent, Mix, Output, Upload
 
 @admin.register(Upload)
 class UploadAdmin(admin.ModelAdmin):
-    list_display = ["filename", "id", "workspace", "size", "duration", "container", "codec",
-                    "sample_rate", "channels", "created_at", "expires_at"]
+    list_display = [
+        "filename",
+        "id",
+        "workspace",
+        "size",
+        "duration",
+        "container",
+        "codec",
+        "sample_rate",
+        "channels",
+        "created_at",
+        "expires_at",
+    ]
     list_filter = ["container", "codec", "sample_rate", "channels", "created_at"]
     search_fields = ["id", "filename", "workspace__name", "workspace__id"]
     readonly_fields = ["id", "created_at"]
@@ -28,12 +39,30 @@ class OutputInline(admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "workspace", "model", "format", "status", "progress", "billed_seconds",
-                    "attempts", "worker", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "workspace",
+        "model",
+        "format",
+        "status",
+        "progress",
+        "billed_seconds",
+        "attempts",
+        "worker",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "model", "format", "created_at"]
     search_fields = ["id", "workspace__name", "workspace__id", "upload__filename", "worker"]
-    readonly_fields = ["id", "created_at", "started_at", "finished_at", "heartbeat_at", "attempts",
-                       "worker"]
+    readonly_fields = [
+        "id",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "attempts",
+        "worker",
+    ]
     raw_id_fields = ["workspace", "upload", "created_by", "api_key"]
     inlines = [OutputInline, JobEventInline]
     date_hierarchy = "created_at"

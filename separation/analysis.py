@@ -42,8 +42,10 @@ class Peaks:
         rest = envelope[position:]
         whole = len(rest) // self.bucket
         if whole:
-            self.values.extend(rest[: whole * self.bucket].reshape(whole, self.bucket).max(axis=1).tolist())
-        leftover = rest[whole * self.bucket:]
+            self.values.extend(
+                rest[: whole * self.bucket].reshape(whole, self.bucket).max(axis=1).tolist()
+            )
+        leftover = rest[whole * self.bucket :]
         if len(leftover):
             self._partial = max(self._partial, float(leftover.max()))
             self._filled += len(leftover)
@@ -77,8 +79,9 @@ class MusicAnalyzer:
         self._onsets, self._pending = [], 0
         if len(envelope) < 16:
             return
-        tempogram = librosa.feature.tempogram(onset_envelope=envelope, sr=ANALYSIS_RATE,
-                                              hop_length=_HOP)
+        tempogram = librosa.feature.tempogram(
+            onset_envelope=envelope, sr=ANALYSIS_RATE, hop_length=_HOP
+        )
         total = tempogram.sum(axis=1)
         self._tempogram_sum = total if self._tempogram_sum is None else self._tempogram_sum + total
         self._tempogram_frames += tempogram.shape[1]
@@ -111,8 +114,11 @@ class MusicAnalyzer:
         tempo = librosa.feature.tempo(tg=mean, sr=ANALYSIS_RATE, hop_length=_HOP)
         profile = self._chroma / self._chroma.sum()
         best = max(
-            ((np.corrcoef(profile, np.roll(template, tonic))[0, 1], tonic, mode)
-             for tonic in range(12) for mode, template in (("major", _MAJOR), ("minor", _MINOR))),
+            (
+                (np.corrcoef(profile, np.roll(template, tonic))[0, 1], tonic, mode)
+                for tonic in range(12)
+                for mode, template in (("major", _MAJOR), ("minor", _MINOR))
+            ),
             key=lambda item: item[0],
         )
         return {"tempo": round(float(tempo[0]), 1), "key": f"{_KEYS[best[1]]} {best[2]}"}

@@ -25,13 +25,39 @@ SAMPLE_RATE = 44100  # what Spleeter's models work at
 FORMATS = ("wav", "flac", "mp3", "m4a")
 LOSSLESS = ("wav", "flac")
 CONTENT_TYPES = {
-    "wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "m4a": "audio/mp4",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
     "zip": "application/zip",
 }
 # Demuxers an upload may be recognised as. Anything else (playlists, images, text) is refused.
 AUDIO_DEMUXERS = (
-    "wav", "w64", "mp3", "flac", "ogg", "mov", "mp4", "m4a", "matroska", "webm", "aiff", "aac",
-    "caf", "wv", "ape", "asf", "au", "amr", "ac3", "eac3", "dts", "tta", "mpc", "mpc8", "oga",
+    "wav",
+    "w64",
+    "mp3",
+    "flac",
+    "ogg",
+    "mov",
+    "mp4",
+    "m4a",
+    "matroska",
+    "webm",
+    "aiff",
+    "aac",
+    "caf",
+    "wv",
+    "ape",
+    "asf",
+    "au",
+    "amr",
+    "ac3",
+    "eac3",
+    "dts",
+    "tta",
+    "mpc",
+    "mpc8",
+    "oga",
 )
 SAFE_INPUT = ["-protocol_whitelist", "file,pipe"]
 _BYTES_PER_FRAME = 4  # float32
@@ -64,7 +90,9 @@ def _run(args: list[str], timeout: float | None = None) -> subprocess.CompletedP
     try:
         return subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
-            capture_output=True, timeout=timeout or settings.FFMPEG_TIMEOUT_SECONDS, check=False,
+            capture_output=True,
+            timeout=timeout or settings.FFMPEG_TIMEOUT_SECONDS,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise AudioError("Processing the audio took too long.") from None
@@ -72,10 +100,22 @@ def _run(args: list[str], timeout: float | None = None) -> subprocess.CompletedP
 
 _INPUT_RE = re.compile(r"^Input #0, (.+?), from ", re.M)
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
-_AUDIO_RE = re.compile(r"Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Audio: ([^\s,]+)[^\n]*?, (\d+) Hz, ([^,\n]+)")
+_AUDIO_RE = re.compile(
+    r"Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Audio: ([^\s,]+)[^\n]*?, (\d+) Hz, ([^,\n]+)"
+)
 _TIME_RE = re.compile(r"time=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
-_LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "5.0": 5,
-                    "5.1": 6, "6.1": 7, "7.1": 8}
+_LAYOUT_CHANNELS = {
+    "mono": 1,
+    "stereo": 2,
+    "2.1": 3,
+    "3.0": 3,
+    "quad": 4,
+    "4.0": 4,
+    "5.0": 5,
+    "5.1": 6,
+    "6.1": 7,
+    "7.1": 8,
+}
 
 
 def _channels(layout: str) -> int:
@@ -93,8 +133,9 @@ def _seconds(match: re.Match) -> float:
 
 def probe(path: str) -> AudioInfo:
     """What the file at `path` is, judged by its content (not its name). Raises AudioError."""
-    result = _run([*SAFE_INPUT, "-format_whitelist", ",".join(AUDIO_DEMUXERS), "-i", path],
-                  timeout=60)
+    result = _run(
+        [*SAFE_INPUT, "-format_whitelist", ",".join(AUDIO_DEMUXERS), "-i", path], timeout=60
+    )
     text = result.stderr.decode("utf-8", "replace")
     container = _INPUT_RE.search(text)
     stream = _AUDIO_RE.search(text)
@@ -103,23 +144,50 @@ def probe(path: str) -> AudioInfo:
     demuxer = container.group(1).split(",")[0]
     duration_match = _DURATION_RE.search(text)
     duration = _seconds(duration_match) if duration_match else 0.0
-    info = AudioInfo(container=demuxer, codec=stream.group(1), sample_rate=int(stream.group(2)),
-                     channels=_channels(stream.group(3)), duration_ms=round(duration * 1000))
+    info = AudioInfo(
+        container=demuxer,
+        codec=stream.group(1),
+        sample_rate=int(stream.group(2)),
+        channels=_channels(stream.group(3)),
+        duration_ms=round(duration * 1000),
+    )
     if info.duration_ms <= 0 or not duration_match:
         # No duration in the header (raw streams): decode once and count.
-        info = AudioInfo(**{**info.__dict__, "duration_ms": round(measure_duration(path, info) * 1000)})
+        info = AudioInfo(
+            **{**info.__dict__, "duration_ms": round(measure_duration(path, info) * 1000)}
+        )
     if info.duration_ms <= 0:
         raise AudioError("The file holds no audio samples.")
     # Decode a little to be sure the audio stream is readable, not only its header.
-    check = _run([*SAFE_INPUT, "-f", demuxer, "-i", path, "-map", "0:a:0", "-t", "2",
-                  "-f", "null", "-", "-v", "error", "-xerror"], timeout=60)
+    check = _run(
+        [
+            *SAFE_INPUT,
+            "-f",
+            demuxer,
+            "-i",
+            path,
+            "-map",
+            "0:a:0",
+            "-t",
+            "2",
+            "-f",
+            "null",
+            "-",
+            "-v",
+            "error",
+            "-xerror",
+        ],
+        timeout=60,
+    )
     if check.returncode != 0:
         raise AudioError("The audio stream is corrupt and cannot be decoded.")
     return info
 
 
 def measure_duration(path: str, info: AudioInfo) -> float:
-    result = _run([*SAFE_INPUT, "-f", info.container, "-i", path, "-map", "0:a:0", "-f", "null", "-"])
+    result = _run(
+        [*SAFE_INPUT, "-f", info.container, "-i", path, "-map", "0:a:0", "-f", "null", "-"]
+    )
     times = _TIME_RE.findall(result.stderr.decode("utf-8", "replace"))
     if not times:
         return 0.0
@@ -136,8 +204,14 @@ def to_stereo(samples: np.ndarray) -> np.ndarray:
     return samples
 
 
-def decode(path: str, info: AudioInfo, *, start: float = 0.0, duration: float | None = None,
-           block_frames: int = SAMPLE_RATE * 10) -> Iterator[np.ndarray]:
+def decode(
+    path: str,
+    info: AudioInfo,
+    *,
+    start: float = 0.0,
+    duration: float | None = None,
+    block_frames: int = SAMPLE_RATE * 10,
+) -> Iterator[np.ndarray]:
     """Yield the audio as float32 stereo blocks of at most `block_frames` frames at 44.1 kHz.
 
     Decoding is what `spleeter separate` does (same resampler, same channel handling), so the
@@ -148,12 +222,31 @@ def decode(path: str, info: AudioInfo, *, start: float = 0.0, duration: float | 
         args += ["-ss", f"{start:.6f}"]
     if duration is not None:
         args += ["-t", f"{duration:.6f}"]
-    args += ["-f", info.container, "-i", path, "-map", "0:a:0", "-f", "f32le", "-acodec",
-             "pcm_f32le", "-ar", str(SAMPLE_RATE), "-v", "error", "pipe:1"]
+    args += [
+        "-f",
+        info.container,
+        "-i",
+        path,
+        "-map",
+        "0:a:0",
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-v",
+        "error",
+        "pipe:1",
+    ]
     channels = info.channels
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
-                                   stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             frame_bytes = _BYTES_PER_FRAME * channels
             leftover = b""
@@ -178,7 +271,9 @@ def decode(path: str, info: AudioInfo, *, start: float = 0.0, duration: float | 
             process.stdout.close()
 
 
-def encode_args(fmt: str, *, bitrate: float | None = None, bit_depth: float | None = None) -> list[str]:
+def encode_args(
+    fmt: str, *, bitrate: float | None = None, bit_depth: float | None = None
+) -> list[str]:
     """ffmpeg output options for `fmt`. Raises AudioError naming a bad option."""
     if fmt not in FORMATS:
         raise AudioError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
@@ -198,23 +293,54 @@ def encode_args(fmt: str, *, bitrate: float | None = None, bit_depth: float | No
         raise AudioError("bit_depth must be 16 or 24.")
     if fmt == "wav":
         return ["-c:a", "pcm_s16le" if depth == 16 else "pcm_s24le", "-f", "wav"]
-    return ["-c:a", "flac", "-sample_fmt", "s16" if depth == 16 else "s32",
-            *([] if depth == 16 else ["-bits_per_raw_sample", "24"]), "-f", "flac"]
+    return [
+        "-c:a",
+        "flac",
+        "-sample_fmt",
+        "s16" if depth == 16 else "s32",
+        *([] if depth == 16 else ["-bits_per_raw_sample", "24"]),
+        "-f",
+        "flac",
+    ]
 
 
 class Encoder:
     """Feed float32 stereo 44.1 kHz blocks; ffmpeg writes `path` in `fmt` at `sample_rate`."""
 
-    def __init__(self, path: str, fmt: str, *, sample_rate: int = SAMPLE_RATE,
-                 bitrate: int | None = None, bit_depth: int | None = None):
+    def __init__(
+        self,
+        path: str,
+        fmt: str,
+        *,
+        sample_rate: int = SAMPLE_RATE,
+        bitrate: int | None = None,
+        bit_depth: int | None = None,
+    ):
         self.path = path
         self._errors = tempfile.TemporaryFile()
-        args = ["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "2", "-i", "pipe:0",
-                "-ar", str(sample_rate), *encode_args(fmt, bitrate=bitrate, bit_depth=bit_depth),
-                "-v", "error", "-y", path]
-        self._process = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
-                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._errors)
+        args = [
+            "-f",
+            "f32le",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-ac",
+            "2",
+            "-i",
+            "pipe:0",
+            "-ar",
+            str(sample_rate),
+            *encode_args(fmt, bitrate=bitrate, bit_depth=bit_depth),
+            "-v",
+            "error",
+            "-y",
+            path,
+        ]
+        self._process = subprocess.Popen(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._errors,
+        )
 
     def write(self, block: np.ndarray) -> None:
         self._process.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
@@ -235,10 +361,31 @@ class Encoder:
         self._errors.close()
 
 
-def convert(src: str, dst: str, fmt: str, *, sample_rate: int, bitrate: int | None = None,
-            bit_depth: int | None = None) -> None:
+def convert(
+    src: str,
+    dst: str,
+    fmt: str,
+    *,
+    sample_rate: int,
+    bitrate: int | None = None,
+    bit_depth: int | None = None,
+) -> None:
     """Re-encode one of our own stored files (trusted) into another format."""
-    result = _run([*SAFE_INPUT, "-i", src, "-map", "0:a:0", "-ar", str(sample_rate),
-                   *encode_args(fmt, bitrate=bitrate, bit_depth=bit_depth), "-v", "error", "-y", dst])
+    result = _run(
+        [
+            *SAFE_INPUT,
+            "-i",
+            src,
+            "-map",
+            "0:a:0",
+            "-ar",
+            str(sample_rate),
+            *encode_args(fmt, bitrate=bitrate, bit_depth=bit_depth),
+            "-v",
+            "error",
+            "-y",
+            dst,
+        ]
+    )
     if result.returncode != 0:
         raise AudioError("Conversion failed: " + result.stderr.decode("utf-8", "replace")[-300:])

@@ -21,7 +21,8 @@ def measured_speed(model: str) -> float:
     speeds = [
         job.analysis.get("speed")
         for job in Job.objects.filter(status=JobStatus.COMPLETED, model=model)
-        .order_by("-finished_at").only("analysis")[:SAMPLE]
+        .order_by("-finished_at")
+        .only("analysis")[:SAMPLE]
     ]
     speeds = [speed for speed in speeds if isinstance(speed, (int, float)) and speed > 0]
     return statistics.median(speeds) if speeds else DEFAULT_SPEED
@@ -48,7 +49,9 @@ def eta_seconds(job: Job) -> float | None:
         ahead = Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at)
         running = Job.objects.filter(status=JobStatus.PROCESSING)
         workers = max(1, running.values("worker").distinct().count())
-        backlog = sum(remaining_seconds(other, measured_speed(other.model))
-                      for other in list(ahead[:100]) + list(running[:100]))
+        backlog = sum(
+            remaining_seconds(other, measured_speed(other.model))
+            for other in list(ahead[:100]) + list(running[:100])
+        )
         total += backlog / workers
     return round(total, 1)

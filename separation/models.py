@@ -36,14 +36,18 @@ class Upload(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     filename = models.CharField(max_length=255)
     file = models.FileField(upload_to=upload_path, max_length=500)
     size = models.PositiveBigIntegerField()
     duration_ms = models.PositiveBigIntegerField()
     sample_rate = models.PositiveIntegerField()
     channels = models.PositiveSmallIntegerField()
-    container = models.CharField(max_length=40, help_text="ffmpeg demuxer the content was recognised as")
+    container = models.CharField(
+        max_length=40, help_text="ffmpeg demuxer the content was recognised as"
+    )
     codec = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(default=default_expiry)
@@ -87,7 +91,9 @@ class Job(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     model = models.CharField(max_length=40, default="spleeter:2stems")
     format = models.CharField(max_length=8, default="wav")
@@ -96,8 +102,9 @@ class Job(models.Model):
     callback_url = models.URLField(blank=True, max_length=500)
     custom_metadata = models.JSONField(default=dict, blank=True)
 
-    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED,
-                              db_index=True)
+    status = models.CharField(
+        max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -138,6 +145,9 @@ class JobEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.at:%H:%M:%S} {self.message}"
+
 
 class Output(models.Model):
     """One stem of a job in one format. Other formats are converted on demand and kept."""
@@ -153,7 +163,9 @@ class Output(models.Model):
     class Meta:
         ordering = ["job", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["job", "stem", "format"], name="one_output_per_stem_format")
+            models.UniqueConstraint(
+                fields=["job", "stem", "format"], name="one_output_per_stem_format"
+            )
         ]
 
     def __str__(self) -> str:
@@ -174,3 +186,6 @@ class Mix(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"

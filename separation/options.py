@@ -106,13 +106,18 @@ def _pick_model(request: dict, stem_names: list[str]) -> str:
                     break
             else:
                 known = sorted({s for stems in catalog.STEMS.values() for s in stems})
-                raise _error(f"Unknown stem in {stem_names}; stems are {', '.join(known)} "
-                             f"or {INSTRUMENTAL}.", code="invalid_stem")
+                raise _error(
+                    f"Unknown stem in {stem_names}; stems are {', '.join(known)} "
+                    f"or {INSTRUMENTAL}.",
+                    code="invalid_stem",
+                )
         else:
             model = "spleeter:2stems"
     if not isinstance(model, str) or model not in catalog.ALL_MODELS:
-        raise _error(f"Unknown model {model!r}; models are {', '.join(catalog.ALL_MODELS)}.",
-                     code="invalid_model")
+        raise _error(
+            f"Unknown model {model!r}; models are {', '.join(catalog.ALL_MODELS)}.",
+            code="invalid_model",
+        )
     quality = request.get("quality", "standard")
     if quality not in ("standard", "high"):
         raise _error("quality must be 'standard' (up to 11 kHz) or 'high' (up to 16 kHz).")
@@ -122,8 +127,11 @@ def _pick_model(request: dict, stem_names: list[str]) -> str:
     if not catalog.is_installed(spec.checkpoint):
         from separation.services import installed_model_names
 
-        raise _error(f"Model {model} is not installed on this server; installed models: "
-                     f"{', '.join(installed_model_names()) or 'none'}.", code="model_not_installed")
+        raise _error(
+            f"Model {model} is not installed on this server; installed models: "
+            f"{', '.join(installed_model_names()) or 'none'}.",
+            code="model_not_installed",
+        )
     return model
 
 
@@ -142,8 +150,21 @@ def _number(request: dict, name: str) -> float | None:
 
 def parse_job_request(request: dict, upload) -> JobOptions:
     """Validate the client's fields against the upload and the installed models."""
-    known = {"upload", "file", "model", "stems", "format", "bitrate", "bit_depth", "section",
-             "quality", "callback_url", "custom_metadata", "stem", "filter"}
+    known = {
+        "upload",
+        "file",
+        "model",
+        "stems",
+        "format",
+        "bitrate",
+        "bit_depth",
+        "section",
+        "quality",
+        "callback_url",
+        "custom_metadata",
+        "stem",
+        "filter",
+    }
     unknown = sorted(set(request) - known)
     if unknown:
         raise _error(f"Unknown field(s): {', '.join(unknown)}.", code="unknown_field")
@@ -164,8 +185,10 @@ def parse_job_request(request: dict, upload) -> JobOptions:
     spec = catalog.ALL_MODELS[model]
     for name in stem_names:
         if name != INSTRUMENTAL and name not in spec.stems:
-            raise _error(f"Stem {name!r} is not produced by {model}; its stems are "
-                         f"{', '.join(spec.stems)}.", code="invalid_stem")
+            raise _error(
+                f"Stem {name!r} is not produced by {model}; its stems are {', '.join(spec.stems)}.",
+                code="invalid_stem",
+            )
     if len(set(stem_names)) != len(stem_names):
         raise _error("stems lists a stem twice.")
     if INSTRUMENTAL in stem_names and "vocals" in stem_names:
@@ -173,8 +196,9 @@ def parse_job_request(request: dict, upload) -> JobOptions:
 
     fmt = request.get("format") or "wav"
     if fmt not in audio.FORMATS:
-        raise _error(f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.",
-                     code="invalid_format")
+        raise _error(
+            f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.", code="invalid_format"
+        )
     bitrate = _number(request, "bitrate")
     bit_depth = _number(request, "bit_depth")
     try:
@@ -191,8 +215,10 @@ def parse_job_request(request: dict, upload) -> JobOptions:
     if start < 0:
         raise _error("section.start must be 0 or more.", code="invalid_section")
     if start >= total:
-        raise _error(f"section.start={start:g} s is past the end of the file ({total:.2f} s).",
-                     code="invalid_section")
+        raise _error(
+            f"section.start={start:g} s is past the end of the file ({total:.2f} s).",
+            code="invalid_section",
+        )
     if duration is not None and duration <= 0:
         raise _error("section.duration must be more than 0.", code="invalid_section")
 
@@ -205,7 +231,13 @@ def parse_job_request(request: dict, upload) -> JobOptions:
     if not isinstance(metadata, dict):
         raise _error("custom_metadata must be a JSON object.")
     return JobOptions(
-        model=model, format=fmt, stems=stem_names, bitrate=int(bitrate) if bitrate else None,
-        bit_depth=int(bit_depth) if bit_depth else None, section_start=start,
-        section_duration=duration, callback_url=str(callback_url), custom_metadata=metadata,
+        model=model,
+        format=fmt,
+        stems=stem_names,
+        bitrate=int(bitrate) if bitrate else None,
+        bit_depth=int(bit_depth) if bit_depth else None,
+        section_start=start,
+        section_duration=duration,
+        callback_url=str(callback_url),
+        custom_metadata=metadata,
     )

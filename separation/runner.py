@@ -128,11 +128,16 @@ def separate_job(job: Job) -> dict:
 
     options = JobOptions.from_json(job.options)
     upload = job.upload
-    info = audio.AudioInfo(container=upload.container, codec=upload.codec,
-                           sample_rate=upload.sample_rate, channels=upload.channels,
-                           duration_ms=upload.duration_ms)
-    total_seconds = max(0.001, min(upload.duration - options.section_start,
-                                   options.section_duration or math.inf))
+    info = audio.AudioInfo(
+        container=upload.container,
+        codec=upload.codec,
+        sample_rate=upload.sample_rate,
+        channels=upload.channels,
+        duration_ms=upload.duration_ms,
+    )
+    total_seconds = max(
+        0.001, min(upload.duration - options.section_start, options.section_duration or math.inf)
+    )
     expected_frames = round(total_seconds * audio.SAMPLE_RATE)
     if options.model not in loaded_models():
         services.add_event(job, f"loading model {options.model}")
@@ -147,17 +152,24 @@ def separate_job(job: Job) -> dict:
     def on_chunk(seconds_done: float, index: int) -> bool:
         if not services.still_running(job):
             return False
-        services.record_progress(job, 5 + 85 * min(1.0, seconds_done / total_seconds),
-                                 f"separating {min(index, chunks)}/{chunks}")
+        services.record_progress(
+            job,
+            5 + 85 * min(1.0, seconds_done / total_seconds),
+            f"separating {min(index, chunks)}/{chunks}",
+        )
         return True
 
     with tempfile.TemporaryDirectory(prefix=f"stemsaas-{job.id}-") as tmp:
         with local_copy(upload.file, tmp) as source:
             services.record_progress(job, 2, "decoding")
             encoders = {
-                name: audio.Encoder(os.path.join(tmp, f"{name}.{options.format}"), options.format,
-                                    sample_rate=upload.sample_rate, bitrate=options.bitrate,
-                                    bit_depth=options.bit_depth)
+                name: audio.Encoder(
+                    os.path.join(tmp, f"{name}.{options.format}"),
+                    options.format,
+                    sample_rate=upload.sample_rate,
+                    bitrate=options.bitrate,
+                    bit_depth=options.bit_depth,
+                )
                 for name in groups
             }
             try:
@@ -165,8 +177,9 @@ def separate_job(job: Job) -> dict:
 
                 def mixture():
                     nonlocal decoded
-                    for block in audio.decode(source, info, start=options.section_start,
-                                              duration=options.section_duration):
+                    for block in audio.decode(
+                        source, info, start=options.section_start, duration=options.section_duration
+                    ):
                         decoded += len(block)
                         analyzer.add(block)
                         yield block

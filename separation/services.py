@@ -36,6 +36,7 @@ class SeparationError(Exception):
 
 # --- Uploads ----------------------------------------------------------------------------------
 
+
 def clean_filename(filename: str | None) -> str:
     name = os.path.basename((filename or "").replace("\\", "/")).strip()
     name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
@@ -48,8 +49,14 @@ def clean_filename(filename: str | None) -> str:
     return name[:200]
 
 
-def create_upload(workspace: Workspace, local_path: str, filename: str, *, user: User | None = None,
-                  api_key: ApiKey | None = None) -> Upload:
+def create_upload(
+    workspace: Workspace,
+    local_path: str,
+    filename: str,
+    *,
+    user: User | None = None,
+    api_key: ApiKey | None = None,
+) -> Upload:
     """Probe a file already streamed to `local_path` and store it for `workspace`.
 
     The caller owns `local_path` and removes it afterwards. Raises SeparationError (400) for an
@@ -62,7 +69,8 @@ def create_upload(workspace: Workspace, local_path: str, filename: str, *, user:
     if size > settings.UPLOAD_MAX_BYTES:
         raise SeparationError(
             f"The file is {size} bytes; the largest accepted is {settings.UPLOAD_MAX_BYTES} bytes.",
-            code="file_too_large", status=413,
+            code="file_too_large",
+            status=413,
         )
     try:
         info = audio.probe(local_path)
@@ -73,10 +81,17 @@ def create_upload(workspace: Workspace, local_path: str, filename: str, *, user:
     billing.check_upload_allowed(workspace, size, duration_ms=info.duration_ms)
 
     upload = Upload(
-        workspace=workspace, created_by=user, api_key=api_key, filename=filename, size=size,
+        workspace=workspace,
+        created_by=user,
+        api_key=api_key,
+        filename=filename,
+        size=size,
         expires_at=timezone.now() + timedelta(days=billing.retention_days(workspace)),
-        duration_ms=info.duration_ms, sample_rate=info.sample_rate, channels=info.channels,
-        container=info.container, codec=info.codec,
+        duration_ms=info.duration_ms,
+        sample_rate=info.sample_rate,
+        channels=info.channels,
+        container=info.container,
+        codec=info.codec,
     )
     with open(local_path, "rb") as handle:
         upload.file.save(filename, File(handle), save=False)
@@ -85,8 +100,13 @@ def create_upload(workspace: Workspace, local_path: str, filename: str, *, user:
     except Exception:
         upload.file.delete(save=False)
         raise
-    log.info("upload %s stored for workspace %s (%s bytes, %.1f s)", upload.id, workspace.id,
-             size, info.duration_ms / 1000)
+    log.info(
+        "upload %s stored for workspace %s (%s bytes, %.1f s)",
+        upload.id,
+        workspace.id,
+        size,
+        info.duration_ms / 1000,
+    )
     return upload
 
 
@@ -99,12 +119,19 @@ def delete_upload(upload: Upload) -> None:
 
 # --- Jobs -------------------------------------------------------------------------------------
 
+
 def add_event(job: Job, message: str) -> None:
     JobEvent.objects.create(job=job, message=message[:300])
 
 
-def create_job(workspace: Workspace, upload: Upload, request: dict, *, user: User | None = None,
-               api_key: ApiKey | None = None) -> Job:
+def create_job(
+    workspace: Workspace,
+    upload: Upload,
+    request: dict,
+    *,
+    user: User | None = None,
+    api_key: ApiKey | None = None,
+) -> Job:
     """Validate a separation request for `upload` and queue it (on commit).
 
     `request` holds the client's fields (model/stems, format, section, …); see
@@ -117,9 +144,15 @@ def create_job(workspace: Workspace, upload: Upload, request: dict, *, user: Use
 
     with transaction.atomic():
         job = Job(
-            workspace=workspace, upload=upload, created_by=user, api_key=api_key,
-            model=options.model, format=options.format, options=options.to_json(),
-            callback_url=options.callback_url, custom_metadata=options.custom_metadata,
+            workspace=workspace,
+            upload=upload,
+            created_by=user,
+            api_key=api_key,
+            model=options.model,
+            format=options.format,
+            options=options.to_json(),
+            callback_url=options.callback_url,
+            custom_metadata=options.custom_metadata,
             billed_seconds=options.billed_seconds(upload),
         )
         billing.check_job_allowed(workspace, job)
@@ -144,8 +177,12 @@ def claim_job(job_id: str, worker: str) -> Job | None:
     """
     now = timezone.now()
     claimed = Job.objects.filter(id=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.PROCESSING, worker=worker[:200], heartbeat_at=now, started_at=now,
-        progress=0, error="",
+        status=JobStatus.PROCESSING,
+        worker=worker[:200],
+        heartbeat_at=now,
+        started_at=now,
+        progress=0,
+        error="",
     )
     if claimed != 1:
         return None
@@ -183,7 +220,9 @@ def complete_job(job: Job, analysis: dict | None = None) -> bool:
 
     with transaction.atomic():
         done = Job.objects.filter(id=job.id, status=JobStatus.PROCESSING, worker=job.worker).update(
-            status=JobStatus.COMPLETED, progress=100, finished_at=timezone.now(),
+            status=JobStatus.COMPLETED,
+            progress=100,
+            finished_at=timezone.now(),
             analysis=analysis or {},
         )
         if done != 1:
@@ -226,7 +265,9 @@ def cancel_job(job: Job) -> Job:
         if done != 1:
             raise SeparationError(
                 f"Job {job.id} is already {job.status}; only queued or processing jobs can be "
-                "cancelled.", code="job_not_cancellable", status=409,
+                "cancelled.",
+                code="job_not_cancellable",
+                status=409,
             )
         billing.release_minutes(job)
         add_event(job, "cancelled")
@@ -259,15 +300,17 @@ def requeue_stale_jobs() -> list[str]:
     )
     for job in stale:
         if job.attempts < settings.JOB_MAX_ATTEMPTS:
-            moved = Job.objects.filter(id=job.id, status=JobStatus.PROCESSING,
-                                       heartbeat_at=job.heartbeat_at).update(
-                status=JobStatus.QUEUED, worker="", progress=0)
+            moved = Job.objects.filter(
+                id=job.id, status=JobStatus.PROCESSING, heartbeat_at=job.heartbeat_at
+            ).update(status=JobStatus.QUEUED, worker="", progress=0)
             if moved:
                 add_event(job, "worker lost; retrying")
                 transaction.on_commit(lambda job_id=job.id: enqueue(job_id))
                 acted.append(job.id)
-        elif fail_job(job, "The worker processing this job stopped responding "
-                           f"{job.attempts} times; giving up."):
+        elif fail_job(
+            job,
+            f"The worker processing this job stopped responding {job.attempts} times; giving up.",
+        ):
             acted.append(job.id)
     return acted
 
@@ -282,6 +325,7 @@ def purge_expired() -> int:
 
 
 # --- Outputs ----------------------------------------------------------------------------------
+
 
 def save_output(job: Job, stem: str, fmt: str, local_path: str) -> Output:
     output = Output(job=job, stem=stem, format=fmt, size=os.path.getsize(local_path))
@@ -298,11 +342,15 @@ def save_output(job: Job, stem: str, fmt: str, local_path: str) -> Output:
 def output_in_format(job: Job, stem: str, fmt: str, **encode_options) -> Output:
     """The stem in `fmt`, converted from a stored output on first request and kept."""
     if job.status != JobStatus.COMPLETED:
-        raise SeparationError(f"Job {job.id} is {job.status}; stems exist once it completed.",
-                              code="job_not_completed", status=409)
+        raise SeparationError(
+            f"Job {job.id} is {job.status}; stems exist once it completed.",
+            code="job_not_completed",
+            status=409,
+        )
     if fmt not in audio.FORMATS:
-        raise SeparationError(f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.",
-                              code="invalid_format")
+        raise SeparationError(
+            f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.", code="invalid_format"
+        )
     existing = job.outputs.filter(stem=stem).order_by("id")
     if not existing.exists():
         raise SeparationError(f"Job {job.id} has no stem {stem!r}.", code="not_found", status=404)
@@ -339,28 +387,44 @@ def installed_model_names() -> list[str]:
 
 # --- Mixes ------------------------------------------------------------------------------------
 
+
 def _mix_tracks(job: Job, tracks) -> list[dict]:
     if not isinstance(tracks, list) or not tracks:
-        raise SeparationError("tracks must be a non-empty list of {stem, volume, pan}.",
-                              code="invalid_mix")
+        raise SeparationError(
+            "tracks must be a non-empty list of {stem, volume, pan}.", code="invalid_mix"
+        )
     stems = set(job.outputs.values_list("stem", flat=True))
     clean = []
     for index, track in enumerate(tracks):
         if not isinstance(track, dict) or "stem" not in track:
-            raise SeparationError(f"tracks[{index}] must be an object with a stem.", code="invalid_mix")
+            raise SeparationError(
+                f"tracks[{index}] must be an object with a stem.", code="invalid_mix"
+            )
         unknown = set(track) - {"stem", "volume", "pan"}
         if unknown:
-            raise SeparationError(f"tracks[{index}] has unknown field(s) {', '.join(sorted(unknown))}.",
-                                  code="invalid_mix")
+            raise SeparationError(
+                f"tracks[{index}] has unknown field(s) {', '.join(sorted(unknown))}.",
+                code="invalid_mix",
+            )
         if track["stem"] not in stems:
-            raise SeparationError(f"tracks[{index}].stem {track['stem']!r} is not a stem of this job; "
-                                  f"its stems are {', '.join(sorted(stems))}.", code="invalid_mix")
+            raise SeparationError(
+                f"tracks[{index}].stem {track['stem']!r} is not a stem of this job; "
+                f"its stems are {', '.join(sorted(stems))}.",
+                code="invalid_mix",
+            )
         values = {}
         for name, low, high, default in (("volume", 0.0, 1.0, 1.0), ("pan", -1.0, 1.0, 0.0)):
             value = track.get(name, default)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-                raise SeparationError(f"tracks[{index}].{name} must be a number from {low:g} to "
-                                      f"{high:g}, not {value!r}.", code="invalid_mix")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not low <= value <= high
+            ):
+                raise SeparationError(
+                    f"tracks[{index}].{name} must be a number from {low:g} to "
+                    f"{high:g}, not {value!r}.",
+                    code="invalid_mix",
+                )
             values[name] = float(value)
         clean.append({"stem": track["stem"], **values})
     return clean
@@ -376,12 +440,16 @@ def create_mix(job: Job, tracks, fmt: str = "wav", name: str = "mix", **encode_o
     import numpy as np
 
     if job.status != JobStatus.COMPLETED:
-        raise SeparationError(f"Job {job.id} is {job.status}; mixes need a completed job.",
-                              code="job_not_completed", status=409)
+        raise SeparationError(
+            f"Job {job.id} is {job.status}; mixes need a completed job.",
+            code="job_not_completed",
+            status=409,
+        )
     clean = _mix_tracks(job, tracks)
     if fmt not in audio.FORMATS:
-        raise SeparationError(f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.",
-                              code="invalid_format")
+        raise SeparationError(
+            f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.", code="invalid_format"
+        )
     try:
         audio.encode_args(fmt, **encode_options)
     except audio.AudioError as exc:
@@ -390,23 +458,28 @@ def create_mix(job: Job, tracks, fmt: str = "wav", name: str = "mix", **encode_o
     with tempfile.TemporaryDirectory(prefix="stemsaas-mix-") as tmp:
         streams, gains = [], []
         for index, track in enumerate(clean):
-            output = (job.outputs.filter(stem=track["stem"], format__in=audio.LOSSLESS).first()
-                      or job.outputs.filter(stem=track["stem"]).first())
+            output = (
+                job.outputs.filter(stem=track["stem"], format__in=audio.LOSSLESS).first()
+                or job.outputs.filter(stem=track["stem"]).first()
+            )
             local = os.path.join(tmp, f"{index}.{output.format}")
             with output.file.open("rb") as stored, open(local, "wb") as handle:
                 for block in iter(lambda: stored.read(1024 * 1024), b""):
                     handle.write(block)
             streams.append(audio.decode(local, audio.probe(local)))
             pan, volume = track["pan"], track["volume"]
-            gains.append(np.array([volume * min(1.0, 1.0 - pan), volume * min(1.0, 1.0 + pan)],
-                                  dtype=np.float32))
+            gains.append(
+                np.array(
+                    [volume * min(1.0, 1.0 - pan), volume * min(1.0, 1.0 + pan)], dtype=np.float32
+                )
+            )
         target = os.path.join(tmp, f"mix.{fmt}")
         encoder = audio.Encoder(target, fmt, sample_rate=job.upload.sample_rate, **encode_options)
         try:
             for blocks in itertools.zip_longest(*streams):
                 length = max(len(block) for block in blocks if block is not None)
                 total = np.zeros((length, 2), np.float32)
-                for block, gain in zip(blocks, gains):
+                for block, gain in zip(blocks, gains, strict=True):
                     if block is not None:
                         total[: len(block)] += block * gain
                 encoder.write(total)

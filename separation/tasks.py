@@ -52,13 +52,17 @@ def site_request() -> HttpRequest:
     """A request for SITE_URL, so that the links in a callback are absolute and signed."""
     site = urlparse(settings.SITE_URL)
     request = _SiteRequest()
-    request.META = {"HTTP_HOST": site.netloc, "SERVER_NAME": site.hostname or "localhost",
-                    "SERVER_PORT": str(site.port or (443 if site.scheme == "https" else 80))}
+    request.META = {
+        "HTTP_HOST": site.netloc,
+        "SERVER_NAME": site.hostname or "localhost",
+        "SERVER_PORT": str(site.port or (443 if site.scheme == "https" else 80)),
+    }
     return request
 
 
-@shared_task(name="separation.tasks.send_callback", bind=True, max_retries=5,
-             default_retry_delay=30)
+@shared_task(
+    name="separation.tasks.send_callback", bind=True, max_retries=5, default_retry_delay=30
+)
 def send_callback(self, job_id: str) -> int | None:
     """POST the job's JSON to its callback_url; retried on network errors and 5xx."""
     from separation.api.serializers import JobSerializer
@@ -69,9 +73,12 @@ def send_callback(self, job_id: str) -> int | None:
         return None
     payload = JobSerializer(job, context={"request": site_request()}).data
     body = json.dumps(payload, default=str).encode()
-    request = urllib.request.Request(job.callback_url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "StemSaaS-callback/1"})
+    request = urllib.request.Request(
+        job.callback_url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "StemSaaS-callback/1"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
             return response.status

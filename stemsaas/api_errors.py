@@ -9,8 +9,14 @@ from rest_framework.response import Response
 class ApiError(exceptions.APIException):
     """Raise from views and services reached by the API; carries a stable machine code."""
 
-    def __init__(self, message: str, code: str = "invalid_request", status_code: int = 400,
-                 extra: dict | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        code: str = "invalid_request",
+        status_code: int = 400,
+        extra: dict | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.code = code

@@ -71,10 +71,10 @@ def env_url(name: str, default: str, schemes: set[str]) -> str:
 def env_database(name: str, default: str) -> dict:
     import dj_database_url
 
-    url = env_url(
-        name, default, {"sqlite", "postgres", "postgresql", "pgsql", "postgis"}
-    )
+    url = env_url(name, default, {"sqlite", "postgres", "postgresql", "pgsql", "postgis"})
     try:
         return dj_database_url.parse(url, conn_max_age=0)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"Environment variable {name}={url!r} is invalid: {exc}") from None
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={url!r} is invalid: {exc}"
+        ) from None

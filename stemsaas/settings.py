@@ -96,8 +96,9 @@ CACHE_URL = env_url("CACHE_URL", "locmem://", {"locmem", "redis", "rediss"})
 if CACHE_URL.startswith("locmem"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
 
 # --- Accounts (django-allauth, e-mail login) ------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -274,7 +275,9 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")  # tests point this at a local 
 STRIPE_METER_EVENT_NAME = env_str("STRIPE_METER_EVENT_NAME", "separation_minutes")
 
 # --- Security -------------------------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

@@ -1,5 +1,4 @@
 import pytest
-from django.conf import settings
 
 from tests.factories import UserFactory, api_key_for
 
@@ -10,8 +9,10 @@ def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                    "OPTIONS": {"location": str(tmp_path / "media")}},
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
     }
     # In-process jobs run inside the test's transaction: no heartbeat thread writing beside it.
     settings.JOB_HEARTBEAT_SECONDS = 3600

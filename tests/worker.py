@@ -34,15 +34,34 @@ class WorkerProcess:
             "PYTHONUNBUFFERED": "1",
             **(extra_env or {}),
         }
-        command = [sys.executable, "-m", "celery", "-A", "stemsaas", "worker",
-                   "--queues", "separation,default", "--concurrency", "1", "--loglevel", "INFO",
-                   "--hostname", f"e2e-{os.getpid()}-{time.monotonic_ns()}@%h"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "stemsaas",
+            "worker",
+            "--queues",
+            "separation,default",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"e2e-{os.getpid()}-{time.monotonic_ns()}@%h",
+        ]
         if beat:
             command += ["--beat", "--schedule", str(log_path.parent / "beat-schedule")]
         self.log_path = log_path
         self._log = open(log_path, "ab")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -44,16 +44,21 @@ class MixSerializer(serializers.ModelSerializer):
         path = reverse("api-separation-mix-file", args=[mix.job_id, mix.id])
         token = signing.make_token(mix.job, f"mix:{mix.id}", mix.format)
         return request.build_absolute_uri(
-            f"{path}?{urlencode({'format': mix.format, signing.TOKEN_PARAM: token})}")
+            f"{path}?{urlencode({'format': mix.format, signing.TOKEN_PARAM: token})}"
+        )
 
 
 class MixListView(SeparationApiView):
-    @extend_schema(operation_id="separations_mixes_create", summary="Mix stems on the server",
-                   description="`tracks`: [{stem, volume 0..1, pan -1 (left) .. 1 (right)}]. "
-                               "A track at volume 0 is silent: vocals at 0 plus the rest at 1 "
-                               "is the accompaniment.",
-                   parameters=[JOB_ID], request=MixRequestSerializer,
-                   responses={201: MixSerializer, 400: ERROR, 404: ERROR, 409: ERROR})
+    @extend_schema(
+        operation_id="separations_mixes_create",
+        summary="Mix stems on the server",
+        description="`tracks`: [{stem, volume 0..1, pan -1 (left) .. 1 (right)}]. "
+        "A track at volume 0 is silent: vocals at 0 plus the rest at 1 "
+        "is the accompaniment.",
+        parameters=[JOB_ID],
+        request=MixRequestSerializer,
+        responses={201: MixSerializer, 400: ERROR, 404: ERROR, 409: ERROR},
+    )
     def post(self, request, job_id: str):
         job = get_job(request, job_id)
         known = {"tracks", "format", "name", "bitrate", "bit_depth"}
@@ -61,25 +66,42 @@ class MixListView(SeparationApiView):
         if unknown:
             raise ApiError(f"Unknown field(s): {', '.join(unknown)}.", code="unknown_field")
         data = request.data
-        options = {name: data[name] for name in ("bitrate", "bit_depth") if data.get(name) is not None}
-        mix = services.create_mix(job, data.get("tracks"), data.get("format") or "wav",
-                                  data.get("name") or "mix", **options)
-        return Response(MixSerializer(mix, context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        options = {
+            name: data[name] for name in ("bitrate", "bit_depth") if data.get(name) is not None
+        }
+        mix = services.create_mix(
+            job,
+            data.get("tracks"),
+            data.get("format") or "wav",
+            data.get("name") or "mix",
+            **options,
+        )
+        return Response(
+            MixSerializer(mix, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
-    @extend_schema(operation_id="separations_mixes_list", summary="A job's mixes",
-                   parameters=[JOB_ID], responses={200: MixSerializer(many=True), 404: ERROR})
+    @extend_schema(
+        operation_id="separations_mixes_list",
+        summary="A job's mixes",
+        parameters=[JOB_ID],
+        responses={200: MixSerializer(many=True), 404: ERROR},
+    )
     def get(self, request, job_id: str):
         job = get_job(request, job_id)
-        return Response(MixSerializer(job.mixes.all(), many=True, context={"request": request}).data)
+        return Response(
+            MixSerializer(job.mixes.all(), many=True, context={"request": request}).data
+        )
 
 
 class MixFileView(SeparationApiView):
     permission_classes: list = []  # key, session or signed link: checked below
 
-    @extend_schema(operation_id="separations_mix_file", summary="Download a mix",
-                   parameters=[JOB_ID, TOKEN],
-                   responses={(200, "application/octet-stream"): FILE, 403: ERROR, 404: ERROR})
+    @extend_schema(
+        operation_id="separations_mix_file",
+        summary="Download a mix",
+        parameters=[JOB_ID, TOKEN],
+        responses={(200, "application/octet-stream"): FILE, 403: ERROR, 404: ERROR},
+    )
     def get(self, request, job_id: str, mix_id: str):
         fmt = request.query_params.get("format", "")
         token = request.query_params.get(signing.TOKEN_PARAM)
@@ -87,9 +109,9 @@ class MixFileView(SeparationApiView):
         mix = job.mixes.filter(id=mix_id).first()
         if mix is None or (token and fmt != mix.format):
             raise ApiError(f"Mix {mix_id} not found.", code="not_found", status_code=404)
-        return FileResponse(mix.file.open("rb"), as_attachment=True,
-                            filename=download_name(job, mix.name, mix.format),
-                            content_type=audio.CONTENT_TYPES[mix.format])
-
-
-
+        return FileResponse(
+            mix.file.open("rb"),
+            as_attachment=True,
+            filename=download_name(job, mix.name, mix.format),
+            content_type=audio.CONTENT_TYPES[mix.format],
+        )

@@ -21,8 +21,9 @@ class Engine(Protocol):
     stems: tuple[str, ...]
     sample_rate: int
 
-    def separate_stream(self, blocks: Iterable[np.ndarray], on_chunk: ChunkCallback | None = None
-                        ) -> Iterator[dict[str, np.ndarray]]:
+    def separate_stream(
+        self, blocks: Iterable[np.ndarray], on_chunk: ChunkCallback | None = None
+    ) -> Iterator[dict[str, np.ndarray]]:
         """Separate float32 stereo blocks (any sizes) into per-stem blocks, in order.
 
         The concatenated output of each stem has exactly as many frames as the input.

@@ -62,8 +62,12 @@ def _threads() -> int:
 class SpleeterEngine:
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, spec: catalog.ModelSpec, chunk_segments: int | None = None,
-                 model_dir: str | None = None):
+    def __init__(
+        self,
+        spec: catalog.ModelSpec,
+        chunk_segments: int | None = None,
+        model_dir: str | None = None,
+    ):
         from django.conf import settings
 
         self.spec = spec
@@ -92,15 +96,22 @@ class SpleeterEngine:
         with self._graph.as_default():
             self._input = tf.compat.v1.placeholder(tf.float32, shape=(None, 2), name="waveform")
             stft = tf.transpose(
-                tf.signal.stft(tf.transpose(self._input), FRAME_LENGTH, FRAME_STEP,
-                               window_fn=window, pad_end=False),
+                tf.signal.stft(
+                    tf.transpose(self._input),
+                    FRAME_LENGTH,
+                    FRAME_STEP,
+                    window_fn=window,
+                    pad_end=False,
+                ),
                 perm=[1, 2, 0],
             )
             builder = EstimatorSpecBuilder({"waveform": self._input, "mix_stft": stft}, params)
             self._outputs = {}
             for stem, masked in builder.masked_stfts.items():
                 waveform = tf.signal.inverse_stft(
-                    tf.transpose(masked, perm=[2, 0, 1]), FRAME_LENGTH, FRAME_STEP,
+                    tf.transpose(masked, perm=[2, 0, 1]),
+                    FRAME_LENGTH,
+                    FRAME_STEP,
                     window_fn=window,
                 )
                 self._outputs[stem] = tf.transpose(waveform) * WINDOW_COMPENSATION
@@ -115,8 +126,12 @@ class SpleeterEngine:
         self._graph.finalize()
         # The first run pays for graph optimisation and buffer allocation: pay it now, at load.
         self._run(np.zeros((self.stride + CONTEXT, 2), np.float32))
-        log.info("engine %s loaded from %s (%d segments per chunk)", self.name, directory,
-                 self.chunk_segments)
+        log.info(
+            "engine %s loaded from %s (%d segments per chunk)",
+            self.name,
+            directory,
+            self.chunk_segments,
+        )
 
     def _run(self, padded: np.ndarray) -> dict[str, np.ndarray]:
         result = self._session.run(self._outputs, feed_dict={self._input: padded})
@@ -128,11 +143,14 @@ class SpleeterEngine:
         for block in self.separate_stream([waveform]):
             for stem, samples in block.items():
                 parts[stem].append(samples)
-        return {stem: np.concatenate(chunks) if chunks else np.zeros((0, 2), np.float32)
-                for stem, chunks in parts.items()}
+        return {
+            stem: np.concatenate(chunks) if chunks else np.zeros((0, 2), np.float32)
+            for stem, chunks in parts.items()
+        }
 
-    def separate_stream(self, blocks: Iterable[np.ndarray], on_chunk: ChunkCallback | None = None
-                        ) -> Iterator[dict[str, np.ndarray]]:
+    def separate_stream(
+        self, blocks: Iterable[np.ndarray], on_chunk: ChunkCallback | None = None
+    ) -> Iterator[dict[str, np.ndarray]]:
         """See engines.base.Engine. Raises Cancelled when on_chunk returns False."""
         need = self.stride + CONTEXT
         # Spleeter prepends one frame of zeros; `pending` holds padded input not yet consumed.
@@ -174,14 +192,14 @@ class SpleeterEngine:
             for stem, samples in separated.items():
                 samples[:CONTEXT] += tail[stem]
                 out[stem] = samples[:advance]
-                tail[stem] = samples[advance:advance + CONTEXT].copy()
+                tail[stem] = samples[advance : advance + CONTEXT].copy()
             # Trim the leading padding and anything past the input's end.
             start = min(to_skip, advance)
             to_skip -= start
             emit = min(advance - start, remaining_out)
             remaining_out -= emit
             if emit > 0:
-                yield {stem: samples[start:start + emit] for stem, samples in out.items()}
+                yield {stem: samples[start : start + emit] for stem, samples in out.items()}
             chunk_index += 1
             consumed += emit
             if on_chunk is not None and not on_chunk(consumed / SAMPLE_RATE, chunk_index):
@@ -190,6 +208,6 @@ class SpleeterEngine:
                 if remaining_out <= 0:
                     return
                 continue
-            rest = buffer[self.stride:]
+            rest = buffer[self.stride :]
             pending = [rest]
             pending_len = len(rest)

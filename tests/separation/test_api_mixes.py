@@ -24,10 +24,18 @@ def test_it_mixes_vocals_at_volume_zero_into_the_accompaniment(api, workspace, t
     upload = stored_upload(workspace, tmp_path, seconds=2.0)
     job = services.create_job(workspace, upload, {"format": "flac"})
     assert run_job(job.id) == "completed"
-    response = api.post(f"/api/v1/separations/{job.id}/mixes",
-                        {"tracks": [{"stem": "vocals", "volume": 0},
-                                    {"stem": "accompaniment", "volume": 1, "pan": 0}],
-                         "format": "flac", "name": "karaoke"}, content_type="application/json")
+    response = api.post(
+        f"/api/v1/separations/{job.id}/mixes",
+        {
+            "tracks": [
+                {"stem": "vocals", "volume": 0},
+                {"stem": "accompaniment", "volume": 1, "pan": 0},
+            ],
+            "format": "flac",
+            "name": "karaoke",
+        },
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["id"].startswith("mix_") and body["format"] == "flac" and body["size"] > 0
@@ -45,9 +53,11 @@ def test_it_mixes_vocals_at_volume_zero_into_the_accompaniment(api, workspace, t
 
 def test_it_serves_a_mix_through_its_signed_link_without_the_key(api, client, workspace, tmp_path):
     job = finished_job(workspace, tmp_path)
-    body = api.post(f"/api/v1/separations/{job.id}/mixes",
-                    {"tracks": [{"stem": "vocals", "pan": -1}], "format": "mp3", "bitrate": 128},
-                    content_type="application/json").json()
+    body = api.post(
+        f"/api/v1/separations/{job.id}/mixes",
+        {"tracks": [{"stem": "vocals", "pan": -1}], "format": "mp3", "bitrate": 128},
+        content_type="application/json",
+    ).json()
     del client.defaults["HTTP_AUTHORIZATION"]
     path = body["url"].split("testserver", 1)[1]
     response = client.get(path)
@@ -56,17 +66,21 @@ def test_it_serves_a_mix_through_its_signed_link_without_the_key(api, client, wo
     assert tampered.status_code == 403
 
 
-@pytest.mark.parametrize("payload,message", [
-    ({"tracks": [{"stem": "vocals", "volume": 1.5}]}, "volume must be a number from 0 to 1"),
-    ({"tracks": [{"stem": "drums"}]}, "not a stem of this job"),
-    ({"tracks": []}, "non-empty"),
-    ({"tracks": [{"stem": "vocals"}], "format": "ogg"}, "Unknown format"),
-    ({"tracks": [{"stem": "vocals"}], "colour": "red"}, "Unknown field"),
-])
+@pytest.mark.parametrize(
+    "payload,message",
+    [
+        ({"tracks": [{"stem": "vocals", "volume": 1.5}]}, "volume must be a number from 0 to 1"),
+        ({"tracks": [{"stem": "drums"}]}, "not a stem of this job"),
+        ({"tracks": []}, "non-empty"),
+        ({"tracks": [{"stem": "vocals"}], "format": "ogg"}, "Unknown format"),
+        ({"tracks": [{"stem": "vocals"}], "colour": "red"}, "Unknown field"),
+    ],
+)
 def test_it_refuses_a_bad_mix_with_400(api, workspace, tmp_path, payload, message):
     job = finished_job(workspace, tmp_path)
-    response = api.post(f"/api/v1/separations/{job.id}/mixes", payload,
-                        content_type="application/json")
+    response = api.post(
+        f"/api/v1/separations/{job.id}/mixes", payload, content_type="application/json"
+    )
     assert response.status_code == 400
     assert message in response.json()["error"]["message"]
     assert job.mixes.count() == 0
@@ -74,10 +88,19 @@ def test_it_refuses_a_bad_mix_with_400(api, workspace, tmp_path, payload, messag
 
 def test_it_answers_404_to_another_workspaces_key(api, client, workspace, outsider_key, tmp_path):
     job = finished_job(workspace, tmp_path)
-    mix = api.post(f"/api/v1/separations/{job.id}/mixes", {"tracks": [{"stem": "vocals"}]},
-                   content_type="application/json").json()
+    mix = api.post(
+        f"/api/v1/separations/{job.id}/mixes",
+        {"tracks": [{"stem": "vocals"}]},
+        content_type="application/json",
+    ).json()
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {outsider_key}"
     assert client.get(f"/api/v1/separations/{job.id}/mixes").status_code == 404
-    assert client.post(f"/api/v1/separations/{job.id}/mixes", {"tracks": [{"stem": "vocals"}]},
-                       content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/separations/{job.id}/mixes",
+            {"tracks": [{"stem": "vocals"}]},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
     assert client.get(f"/api/v1/separations/{job.id}/mixes/{mix['id']}/file").status_code == 404

@@ -41,8 +41,9 @@ def test_it_posts_the_finished_job_to_its_callback_url(workspace, tmp_path, rece
     settings.SITE_URL = "https://stems.example.com"
     settings.ALLOWED_HOSTS = ["stems.example.com"]
     upload = stored_upload(workspace, tmp_path)
-    job = services.create_job(workspace, upload, {"callback_url": url,
-                                                  "custom_metadata": {"track": 7}})
+    job = services.create_job(
+        workspace, upload, {"callback_url": url, "custom_metadata": {"track": 7}}
+    )
     services.cancel_job(job)
     assert send_callback(job.id) == 204
     [payload] = received

@@ -13,8 +13,8 @@ import pytest
 from separation import audio
 from separation.models import Job, JobStatus
 from tests.audio_fixtures import write_song
-from tests.factories import UserFactory, api_key_for
 from tests.conftest import on_plan
+from tests.factories import UserFactory, api_key_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -37,13 +37,18 @@ def key_client(client):
     return client
 
 
-def test_it_uploads_separates_on_a_worker_and_downloads(celery_worker_process, key_client, tmp_path):
+def test_it_uploads_separates_on_a_worker_and_downloads(
+    celery_worker_process, key_client, tmp_path
+):
     path = write_song(tmp_path / "e2e song.wav", seconds=3.0)
     with open(path, "rb") as handle:
         upload = key_client.post("/api/v1/uploads", {"file": handle})
     assert upload.status_code == 201, upload.content
-    created = key_client.post("/api/v1/separations", {"upload": upload.json()["id"], "format": "flac"},
-                              content_type="application/json")
+    created = key_client.post(
+        "/api/v1/separations",
+        {"upload": upload.json()["id"], "format": "flac"},
+        content_type="application/json",
+    )
     assert created.status_code == 202, created.content
 
     body = wait_for(key_client, created.json()["id"], {"completed", "failed"})
@@ -71,14 +76,18 @@ def test_it_retries_a_job_whose_worker_was_killed_and_finishes_it(key_client, tm
     path = write_song(tmp_path / "long.wav", seconds=40.0)
     with open(path, "rb") as handle:
         upload_id = key_client.post("/api/v1/uploads", {"file": handle}).json()["id"]
-    fast_reaper = {"JOB_STALE_SECONDS": "6", "JOB_HEARTBEAT_SECONDS": "1",
-                   "JOB_REAPER_SECONDS": "2"}
+    fast_reaper = {
+        "JOB_STALE_SECONDS": "6",
+        "JOB_HEARTBEAT_SECONDS": "1",
+        "JOB_REAPER_SECONDS": "2",
+    }
 
     first = WorkerProcess(tmp_path / "first.log", fast_reaper)
     try:
         first.wait_ready()
-        job_id = key_client.post("/api/v1/separations", {"upload": upload_id},
-                                 content_type="application/json").json()["id"]
+        job_id = key_client.post(
+            "/api/v1/separations", {"upload": upload_id}, content_type="application/json"
+        ).json()["id"]
         wait_for(key_client, job_id, {"processing"}, timeout=120)
         # The whole worker dies at once (SIGKILL, as the kernel's OOM killer would).
         pool = first.pool_pids()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from separation import catalog
-from separation.engines.spleeter import SEGMENT_FRAMES, FRAME_STEP, SpleeterEngine
+from separation.engines.spleeter import FRAME_STEP, SEGMENT_FRAMES, SpleeterEngine
 from tests.audio_fixtures import synth_song
 from tests.separation.checkpoints import generate_checkpoint
 
@@ -22,15 +22,17 @@ def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def two_stems():
     if not catalog.is_installed("2stems"):
-        pytest.fail("The 2stems model is not installed: run `python manage.py install_models 2stems`.")
+        pytest.fail(
+            "The 2stems model is not installed: run `python manage.py install_models 2stems`."
+        )
     return SpleeterEngine(catalog.ALL_MODELS["spleeter:2stems"], chunk_segments=1)
 
 
 @pytest.fixture(scope="module")
 def spleeter_2stems():
-    from spleeter.separator import Separator
     from django.conf import settings
     from spleeter.model.provider import ModelProvider
+    from spleeter.separator import Separator
 
     ModelProvider.DEFAULT_MODEL_PATH = str(settings.MODEL_PATH)
     return Separator("spleeter:2stems")
@@ -48,7 +50,7 @@ def test_it_gives_spleeters_whole_file_output_in_chunks(two_stems, spleeter_2ste
 
 def test_it_keeps_every_frame_of_an_odd_length_input_fed_in_odd_blocks(two_stems):
     song = synth_song(13.0, seed=4)[:573_331]
-    blocks = [song[i:i + 77_777] for i in range(0, len(song), 77_777)]
+    blocks = [song[i : i + 77_777] for i in range(0, len(song), 77_777)]
     streamed = {stem: [] for stem in two_stems.stems}
     for out in two_stems.separate_stream(blocks):
         for stem, samples in out.items():
@@ -107,13 +109,15 @@ def test_it_runs_the_four_stem_architecture_from_a_generated_checkpoint(tmp_path
 
 
 @pytest.mark.parametrize("rate,channels", [(48000, 1), (22050, 2)])
-def test_it_matches_spleeter_on_decoded_mono_and_resampled_input(two_stems, spleeter_2stems,
-                                                                  tmp_path, rate, channels):
+def test_it_matches_spleeter_on_decoded_mono_and_resampled_input(
+    two_stems, spleeter_2stems, tmp_path, rate, channels
+):
     from separation import audio
     from tests.audio_fixtures import write_song
 
-    path = write_song(tmp_path / "in.wav", seconds=SEGMENT_SECONDS + 2.1, rate=rate,
-                      channels=channels)
+    path = write_song(
+        tmp_path / "in.wav", seconds=SEGMENT_SECONDS + 2.1, rate=rate, channels=channels
+    )
     waveform = np.concatenate(list(audio.decode(path, audio.probe(path))))
     assert waveform.shape[1] == 2 and abs(len(waveform) - (SEGMENT_SECONDS + 2.1) * 44100) < 2
     ours = two_stems.separate(waveform)

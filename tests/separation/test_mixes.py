@@ -27,9 +27,13 @@ def decoded(path) -> np.ndarray:
 
 
 def test_it_mixes_vocals_at_zero_into_the_accompaniment(done_job):
-    mix = services.create_mix(done_job, [{"stem": "vocals", "volume": 0},
-                                         {"stem": "accompaniment", "volume": 1}], "wav",
-                              name="karaoke", bit_depth=24)
+    mix = services.create_mix(
+        done_job,
+        [{"stem": "vocals", "volume": 0}, {"stem": "accompaniment", "volume": 1}],
+        "wav",
+        name="karaoke",
+        bit_depth=24,
+    )
     ours = decoded(mix.file.path)
     accompaniment = decoded(done_job.outputs.get(stem="accompaniment").file.path)
     assert ours.shape == accompaniment.shape
@@ -45,13 +49,16 @@ def test_it_pans_a_track_hard_left(done_job):
     assert np.abs(samples[:, 0] - 0.5 * vocals[:, 0]).max() < 1e-3
 
 
-@pytest.mark.parametrize("tracks,message", [
-    ([], "non-empty"),
-    ([{"stem": "drums"}], "not a stem of this job"),
-    ([{"stem": "vocals", "volume": 1.5}], "volume must be a number from 0 to 1"),
-    ([{"stem": "vocals", "pan": -2}], "pan must be a number from -1 to 1"),
-    ([{"stem": "vocals", "gain": 1}], "unknown field"),
-])
+@pytest.mark.parametrize(
+    "tracks,message",
+    [
+        ([], "non-empty"),
+        ([{"stem": "drums"}], "not a stem of this job"),
+        ([{"stem": "vocals", "volume": 1.5}], "volume must be a number from 0 to 1"),
+        ([{"stem": "vocals", "pan": -2}], "pan must be a number from -1 to 1"),
+        ([{"stem": "vocals", "gain": 1}], "unknown field"),
+    ],
+)
 def test_it_refuses_a_bad_mix_with_a_clear_message(done_job, tracks, message):
     with pytest.raises(services.SeparationError) as error:
         services.create_mix(done_job, tracks, "wav")

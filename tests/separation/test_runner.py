@@ -34,8 +34,11 @@ def read_wav(field_file) -> tuple[np.ndarray, int]:
         data = np.frombuffer(frames, "<i2").astype(np.float32) / 32768
     else:  # 24-bit
         raw = np.frombuffer(frames, np.uint8).reshape(-1, 3)
-        ints = (raw[:, 0].astype(np.int32) | raw[:, 1].astype(np.int32) << 8
-                | raw[:, 2].astype(np.int32) << 16)
+        ints = (
+            raw[:, 0].astype(np.int32)
+            | raw[:, 1].astype(np.int32) << 8
+            | raw[:, 2].astype(np.int32) << 16
+        )
         ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
         data = ints.astype(np.float32) / (1 << 23)
     return data.reshape(-1, channels), rate
@@ -148,7 +151,9 @@ def test_it_stops_a_running_job_at_the_next_chunk_when_cancelled(workspace, tmp_
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert job.outputs.count() == 0
-    assert not any(m.startswith("separating 2/") for m in job.events.values_list("message", flat=True))
+    assert not any(
+        m.startswith("separating 2/") for m in job.events.values_list("message", flat=True)
+    )
 
 
 def test_it_fails_a_job_whose_stored_file_is_corrupt_with_a_clear_error(workspace, tmp_path):

