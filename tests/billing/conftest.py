@@ -72,3 +72,14 @@ def make_upload(workspace, seconds: float = 60, size: int = 1_000_000) -> Upload
         container="wav",
         codec="pcm_s16le",
     )
+
+
+@pytest.fixture
+def workspace(owner, plans):
+    """Billing tests start from what a new sign-up gets: the Free plan."""
+    return owner.default_workspace()
+
+
+@pytest.fixture
+def outsider_workspace(outsider, plans):
+    return outsider.default_workspace()

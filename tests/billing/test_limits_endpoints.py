@@ -70,13 +70,16 @@ def test_it_reports_usage_in_the_api(api, workspace, plans):
     assert running.status == "queued"
 
 
-def test_it_shows_each_workspace_only_its_own_usage(client, workspace, outsider_key, plans):
+def test_it_shows_each_workspace_only_its_own_usage(
+    client, workspace, outsider_workspace, outsider_key, plans
+):
     services.assign_plan(workspace, plans["basic"])
+    services.assign_plan(outsider_workspace, plans["premium"])  # the API is not on Free
     spend(workspace, 90)
     response = client.get("/api/v1/usage", HTTP_AUTHORIZATION=f"Bearer {outsider_key}")
     assert response.status_code == 200
     assert response.json()["seconds"]["used"] == 0
-    assert response.json()["plan"]["slug"] == "free"
+    assert response.json()["plan"]["slug"] == "premium"
 
 
 def test_it_reports_usage_to_a_signed_in_user(client, owner):
