@@ -15,8 +15,15 @@ MODELS ?= 2stems
 run: install admin
 	$(PY) manage.py runstack --port $(PORT)
 
+# The browser tests run in a process of their own: Playwright's driver does not start in a
+# process that already holds TensorFlow's thread pools.
 test: install
+ifeq ($(PYTEST_ARGS),)
+	$(PY) -m pytest --ignore=tests/web/test_browser.py
+	$(PY) -m pytest tests/web/test_browser.py
+else
 	$(PY) -m pytest $(PYTEST_ARGS)
+endif
 
 install: deps assets models migrate
 

@@ -35,7 +35,7 @@ def spleeter_2stems():
     from spleeter.separator import Separator
 
     ModelProvider.DEFAULT_MODEL_PATH = str(settings.MODEL_PATH)
-    return Separator("spleeter:2stems")
+    return Separator("spleeter:2stems", multiprocess=False)
 
 
 @pytest.mark.parametrize("seconds", [2.5, SEGMENT_SECONDS * 2 + 0.37])
@@ -100,7 +100,7 @@ def test_it_runs_the_four_stem_architecture_from_a_generated_checkpoint(tmp_path
     previous = ModelProvider.DEFAULT_MODEL_PATH
     ModelProvider.DEFAULT_MODEL_PATH = str(tmp_path)
     try:
-        reference = Separator("spleeter:4stems").separate(song)
+        reference = Separator("spleeter:4stems", multiprocess=False).separate(song)
     finally:
         ModelProvider.DEFAULT_MODEL_PATH = previous
     for stem in spec.stems:
