@@ -67,6 +67,10 @@ def overview(request):
             "reserved_minutes": services.minutes(usage.reserved_seconds),
             "left_minutes": services.minutes(usage.left_seconds),
             "per_day": [(day, services.minutes(seconds)) for day, seconds in usage.per_day],
+            "chart": {
+                "labels": [day.strftime("%b %d") for day, _ in usage.per_day],
+                "minutes": [services.minutes(seconds) for _, seconds in usage.per_day],
+            },
         },
     )
 

@@ -38,6 +38,10 @@ def test_it_shows_plan_minutes_and_days(signed_in, workspace, plans, no_stripe):
     assert "Plan: Basic" in html
     assert 'id="minutes-bar"' in html and 'id="usage-per-day"' in html
     assert "60.0 left of 60.0" in html
+    response = signed_in.get("/billing/")
+    chart = response.context["chart"]
+    assert len(chart["labels"]) == len(chart["minutes"]) > 0
+    assert 'id="usage-data"' in html and "chart.umd.min.js" in html
 
 
 def test_it_sends_a_new_subscriber_to_stripe_checkout(signed_in, workspace, fake_stripe):
