@@ -5,6 +5,7 @@ Every query starts from `request.workspace`: another workspace's job id is a 404
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import timedelta
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db.models import Count, Q, Sum
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -123,17 +124,45 @@ def home(request):
     )
     usage = billing.usage_for(workspace)
     plan = usage.plan
+    recent = list(jobs[:6])
+    active = jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.PROCESSING]).count()
+    keys_count = workspace.api_keys.filter(is_active=True).count()
+    used_seconds = usage.used_seconds + usage.reserved_seconds
+    version = live_version(recent, stats["total"], used_seconds, active, keys_count)
+    if live_unchanged(request, version):
+        return HttpResponse(status=204)
     context = {
-        "recent_jobs": jobs[:6],
+        "recent_jobs": recent,
         "stats": stats,
-        "used_minutes": (usage.used_seconds + usage.reserved_seconds) / 60,
+        "used_minutes": used_seconds / 60,
         "plan": plan,
         "included_minutes": plan.included_minutes,
         "usage_pct": usage.used_percent,
-        "active_jobs": jobs.filter(status__in=[JobStatus.QUEUED, JobStatus.PROCESSING]).count(),
-        "keys_count": workspace.api_keys.filter(is_active=True).count(),
+        "active_jobs": active,
+        "keys_count": keys_count,
+        "live": {"version": version, "every": POLL_ACTIVE if active else POLL_IDLE},
     }
+    if request.htmx:
+        return render(request, "separation/partials/dashboard_live.html", context)
     return render(request, "separation/dashboard.html", context)
+
+
+# Lists that refresh themselves poll quickly while a job runs and slowly otherwise (a job may be
+# started from another tab or the API); an unchanged list answers 204, which htmx does not swap,
+# so keyboard focus and scroll position survive the polling.
+POLL_ACTIVE = "2s"
+POLL_IDLE = "10s"
+
+
+def live_version(jobs, *extra) -> str:
+    """A digest of what a self-refreshing list shows (with the minute, for "2 minutes ago")."""
+    parts = [f"{job.id}:{job.status}:{job.progress}" for job in jobs]
+    parts += [str(value) for value in extra] + [timezone.now().strftime("%H%M")]
+    return hashlib.blake2s("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def live_unchanged(request, version: str) -> bool:
+    return bool(request.htmx) and request.GET.get("v") == version
 
 
 def demo_bars() -> list[dict]:
@@ -230,9 +259,16 @@ def _create_job(request, workspace, form, limits) -> Job | None:
 def job_list(request):
     workspace = workspace_of(request)
     jobs = list(workspace.jobs.select_related("upload")[:100])
-    context = {"jobs": jobs, "polling": any(not job.is_final for job in jobs)}
+    version = live_version(jobs)
+    if live_unchanged(request, version):
+        return HttpResponse(status=204)
+    active = any(not job.is_final for job in jobs)
+    context = {
+        "jobs": jobs,
+        "live": {"version": version, "every": POLL_ACTIVE if active else POLL_IDLE},
+    }
     if request.htmx:
-        return render(request, "separation/partials/job_table.html", context)
+        return render(request, "separation/partials/job_list_live.html", context)
     return render(request, "separation/job_list.html", context)
 
 

@@ -80,3 +80,4 @@ def celery_worker_process(transactional_db, tmp_path):
         yield worker
     finally:
         worker.stop()
+        print(f"--- worker log (tail) ---\n{worker.log()[-4000:]}")  # shown when a test fails

@@ -7,9 +7,7 @@ Screenshots go to test-artifacts/ (git-ignored); axe-core comes from node_module
 from __future__ import annotations
 
 import os
-import queue
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -110,31 +108,3 @@ def assert_accessible(page, name: str) -> None:
         for v in bad
     )
     assert not bad, f"accessibility violations on {name}:\n{details}"
-
-
-@pytest.fixture
-def in_process_worker(monkeypatch):
-    """Runs queued jobs with separation.runner.run_job in a thread of the test process, instead of
-    sending them to the broker (which other processes on this machine may be reading)."""
-    from django.db import connection
-
-    from separation import runner, services
-
-    jobs: queue.Queue = queue.Queue()
-    monkeypatch.setattr(services, "enqueue", jobs.put)
-    stop = object()
-    done: list[str] = []
-
-    def work():
-        try:
-            while (job_id := jobs.get()) is not stop:
-                runner.run_job(job_id, worker="browser-test")
-                done.append(job_id)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work, name="in-process-worker", daemon=True)
-    thread.start()
-    yield done
-    jobs.put(stop)
-    thread.join(timeout=120)

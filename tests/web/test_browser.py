@@ -101,7 +101,8 @@ def test_it_fits_a_phone(phone):
     screenshot(page, "phone-job")
 
 
-def test_the_whole_flow_from_sign_up_to_stems(session, in_process_worker, tmp_path):
+def test_the_whole_flow_from_sign_up_to_stems(session, celery_worker_process, tmp_path):
+    """The job runs on a real Celery worker process, through the configured broker."""
     page = session.page
     email = "musician@example.com"
 
@@ -117,6 +118,11 @@ def test_the_whole_flow_from_sign_up_to_stems(session, in_process_worker, tmp_pa
     expect(page.get_by_role("link", name="Log in").first).to_be_visible()
     log_in(page, email)
 
+    # A second tab on the jobs list: it must pick the new job up and follow it by itself.
+    jobs_tab = session.new_page()
+    jobs_tab.goto("/jobs/")
+    expect(jobs_tab.get_by_text("No jobs yet")).to_be_visible()
+
     # Upload a short generated song and watch it reach 100 %.
     song = write_song(tmp_path / "demo-song.wav", seconds=3.5)
     page.get_by_role("link", name="Upload").first.click()
@@ -131,6 +137,13 @@ def test_the_whole_flow_from_sign_up_to_stems(session, in_process_worker, tmp_pa
     expect(stems).to_have_count(2)
     expect(page.locator("[data-mixer]")).to_have_attribute("data-ready-audio", "true")
     expect(page.get_by_text("Event log")).to_be_visible()
+
+    listed = jobs_tab.locator("[data-job]")
+    expect(listed).to_have_count(1)
+    expect(listed).to_contain_text("demo-song.wav")
+    expect(listed).to_contain_text("Completed", timeout=15_000)
+    screenshot(jobs_tab, "flow-jobs-list")
+    jobs_tab.close()
 
     # Download a stem: it is audio.
     with page.expect_download() as info:

@@ -195,14 +195,56 @@ def test_it_lists_only_the_workspaces_own_jobs(owner_client, workspace, outsider
     assert theirs.id.encode() not in response.content
 
 
-def test_it_polls_the_job_list_while_a_job_runs(owner_client, workspace):
+def live_url(content: str) -> str:
+    import re
+
+    return re.search(r'hx-get="([^"]+\?v=[0-9a-f]+)"', content).group(1).replace("&amp;", "&")
+
+
+def test_it_polls_the_job_list_fast_while_a_job_runs_and_slowly_after(owner_client, workspace):
     job = make_job(workspace, JobStatus.PROCESSING, progress=40)
     response = owner_client.get(reverse("job-list"), HTTP_HX_REQUEST="true")
-    assert b'hx-trigger="every 2s"' in response.content
-    assert b"<html" not in response.content
+    content = response.content.decode()
+    assert 'hx-trigger="every 2s"' in content
+    assert "<html" not in content and job.id in content
+    # Nothing changed: 204, which htmx leaves unswapped (focus and scroll stay where they were).
+    assert owner_client.get(live_url(content), HTTP_HX_REQUEST="true").status_code == 204
     Job.objects.filter(id=job.id).update(status=JobStatus.COMPLETED, progress=100)
-    response = owner_client.get(reverse("job-list"), HTTP_HX_REQUEST="true")
-    assert b"hx-trigger" not in response.content
+    response = owner_client.get(live_url(content), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert b'hx-trigger="every 10s"' in response.content
+    assert b"Completed" in response.content
+
+
+def test_it_shows_a_job_started_elsewhere_on_an_idle_job_list(owner_client, workspace):
+    content = owner_client.get(reverse("job-list")).content.decode()
+    assert "No jobs yet" in content and 'hx-trigger="every 10s"' in content
+    job = make_job(workspace, JobStatus.QUEUED)  # e.g. through the API
+    response = owner_client.get(live_url(content), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert job.id.encode() in response.content and b'hx-trigger="every 2s"' in response.content
+
+
+def test_it_refreshes_the_dashboard_stats_and_recent_jobs(owner_client, workspace):
+    job = make_job(workspace, JobStatus.PROCESSING, progress=10)
+    content = owner_client.get("/").content.decode()
+    assert 'id="dashboard-live"' in content and 'hx-trigger="every 2s"' in content
+    assert owner_client.get(live_url(content), HTTP_HX_REQUEST="true").status_code == 204
+    Job.objects.filter(id=job.id).update(progress=60)
+    response = owner_client.get(live_url(content), HTTP_HX_REQUEST="true")
+    partial = response.content.decode()
+    assert response.status_code == 200 and "<html" not in partial
+    assert 'aria-valuenow="60"' in partial and "Recent jobs" in partial
+
+
+def test_it_never_shows_another_workspaces_job_in_a_refresh(
+    owner_client, workspace, outsider_workspace
+):
+    content = owner_client.get("/").content.decode()
+    theirs = make_job(outsider_workspace, JobStatus.PROCESSING)
+    for url in (live_url(content), reverse("job-list")):
+        response = owner_client.get(url, HTTP_HX_REQUEST="true")
+        assert theirs.id.encode() not in response.content
 
 
 def test_it_polls_the_job_page_until_the_job_is_final(owner_client, workspace):
