@@ -14,15 +14,14 @@ class StrictSerializer(serializers.Serializer):
         if hasattr(data, "keys"):
             unknown = sorted(set(data.keys()) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in unknown}
-                )
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
-    key = serializers.CharField(source="masked", read_only=True,
-                                help_text="The key with its secret part hidden.")
+    key = serializers.CharField(
+        source="masked", read_only=True, help_text="The key with its secret part hidden."
+    )
 
     class Meta:
         model = ApiKey
@@ -37,11 +36,20 @@ class NewApiKeySerializer(ApiKeySerializer):
     masked = serializers.CharField(read_only=True)
 
     class Meta(ApiKeySerializer.Meta):
-        fields = ["id", "name", "key", "masked", "is_active", "calls_count", "last_used_at",
-                  "created_at"]
+        fields = [
+            "id",
+            "name",
+            "key",
+            "masked",
+            "is_active",
+            "calls_count",
+            "last_used_at",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
 class ApiKeyCreateSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=100, required=False, default="Default",
-                                 allow_blank=False, trim_whitespace=True)
+    name = serializers.CharField(
+        max_length=100, required=False, default="Default", allow_blank=False, trim_whitespace=True
+    )

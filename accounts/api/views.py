@@ -29,26 +29,36 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer",
-                "description": "An API key from POST /api/v1/keys or the API keys page."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key from POST /api/v1/keys or the API keys page.",
+        }
 
 
 class ApiKeyListView(APIView):
-    @extend_schema(operation_id="keys_list", responses=ApiKeySerializer(many=True),
-                   summary="List the workspace's API keys (masked)")
+    @extend_schema(
+        operation_id="keys_list",
+        responses=ApiKeySerializer(many=True),
+        summary="List the workspace's API keys (masked)",
+    )
     def get(self, request):
         keys = request_workspace(request).api_keys.order_by("-created_at")
         return Response(ApiKeySerializer(keys, many=True).data)
 
-    @extend_schema(operation_id="keys_create", request=ApiKeyCreateSerializer,
-                   responses={201: NewApiKeySerializer},
-                   summary="Create an API key; the response is the only time the key is shown")
+    @extend_schema(
+        operation_id="keys_create",
+        request=ApiKeyCreateSerializer,
+        responses={201: NewApiKeySerializer},
+        summary="Create an API key; the response is the only time the key is shown",
+    )
     def post(self, request):
         serializer = ApiKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         workspace = request_workspace(request)
-        key, raw = services.create_api_key(workspace, name=serializer.validated_data["name"],
-                                           created_by=request.user)
+        key, raw = services.create_api_key(
+            workspace, name=serializer.validated_data["name"], created_by=request.user
+        )
         log.info("api key %s created in workspace %s by %s", key.id, workspace.id, request.user)
         data = NewApiKeySerializer(key).data
         data["key"] = raw
@@ -57,9 +67,12 @@ class ApiKeyListView(APIView):
 
 
 class ApiKeyDetailView(APIView):
-    @extend_schema(operation_id="keys_deactivate", request=None,
-                   responses={204: OpenApiResponse(description="Deactivated.")},
-                   summary="Deactivate an API key")
+    @extend_schema(
+        operation_id="keys_deactivate",
+        request=None,
+        responses={204: OpenApiResponse(description="Deactivated.")},
+        summary="Deactivate an API key",
+    )
     def delete(self, request, key_id: str):
         key = request_workspace(request).api_keys.filter(id=key_id).first()
         if key is None:

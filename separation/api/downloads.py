@@ -21,11 +21,17 @@ from stemsaas.api_errors import ApiError
 
 COPY_BYTES = 1024 * 1024
 
-FORMAT = OpenApiParameter("format", OpenApiTypes.STR, enum=list(audio.FORMATS),
-                          description="Default: the job's format. Another one is converted once "
-                                      "and kept.")
-TOKEN = OpenApiParameter(signing.TOKEN_PARAM, OpenApiTypes.STR,
-                         description="Signature of a link from the job's JSON; replaces the key.")
+FORMAT = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    enum=list(audio.FORMATS),
+    description="Default: the job's format. Another one is converted once and kept.",
+)
+TOKEN = OpenApiParameter(
+    signing.TOKEN_PARAM,
+    OpenApiTypes.STR,
+    description="Signature of a link from the job's JSON; replaces the key.",
+)
 FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The audio file (or ZIP).")
 
 
@@ -38,14 +44,18 @@ def _job_for_download(request, job_id: str, what: str, fmt: str, stems: str = ""
         workspace = request_workspace(request)
         if workspace is None or not request.user.is_authenticated:
             raise exceptions.NotAuthenticated(
-                "Send 'Authorization: Bearer <api key>' or use a signed link from the job.")
+                "Send 'Authorization: Bearer <api key>' or use a signed link from the job."
+            )
         jobs = workspace.jobs.all()
     job = jobs.select_related("upload").filter(id=job_id).first()
     if job is None:
         raise ApiError(f"Separation {job_id} not found.", code="not_found", status_code=404)
     if job.status != JobStatus.COMPLETED:
-        raise ApiError(f"Separation {job.id} is {job.status}; stems can be downloaded once it "
-                       "completed.", code="job_not_completed", status_code=409)
+        raise ApiError(
+            f"Separation {job.id} is {job.status}; stems can be downloaded once it completed.",
+            code="job_not_completed",
+            status_code=409,
+        )
     from billing import services as billing
 
     billing.check_download_allowed(job.workspace, job, fmt or None)
@@ -60,56 +70,85 @@ def download_name(job: Job, label: str, fmt: str) -> str:
 class StemDownloadView(SeparationApiView):
     permission_classes: list = []  # key, session or signed link: checked in the view
 
-    @extend_schema(operation_id="separations_stem", summary="Download one stem",
-                   parameters=[JOB_ID, OpenApiParameter("stem", OpenApiTypes.STR,
-                                                        OpenApiParameter.PATH), FORMAT, TOKEN],
-                   responses={(200, "application/octet-stream"): FILE, 403: ERROR, 404: ERROR,
-                              409: ERROR})
+    @extend_schema(
+        operation_id="separations_stem",
+        summary="Download one stem",
+        parameters=[
+            JOB_ID,
+            OpenApiParameter("stem", OpenApiTypes.STR, OpenApiParameter.PATH),
+            FORMAT,
+            TOKEN,
+        ],
+        responses={(200, "application/octet-stream"): FILE, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
     def get(self, request, job_id: str, stem: str):
         fmt = request.query_params.get("format") or ""
         if fmt and fmt not in audio.FORMATS:
-            raise ApiError(f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.",
-                           code="invalid_format")
+            raise ApiError(
+                f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.",
+                code="invalid_format",
+            )
         if request.query_params.get(signing.TOKEN_PARAM) and not fmt:
-            raise ApiError("A signed link names its format.", code="invalid_signature",
-                           status_code=403)
+            raise ApiError(
+                "A signed link names its format.", code="invalid_signature", status_code=403
+            )
         job = _job_for_download(request, job_id, f"stem:{stem}", fmt)
         fmt = fmt or job.format
         if stem not in output_stems(job):
-            raise ApiError(f"Separation {job.id} has no stem {stem!r}; its stems are "
-                           f"{', '.join(output_stems(job))}.", code="not_found", status_code=404)
+            raise ApiError(
+                f"Separation {job.id} has no stem {stem!r}; its stems are "
+                f"{', '.join(output_stems(job))}.",
+                code="not_found",
+                status_code=404,
+            )
         output = services.output_in_format(job, stem, fmt)
-        return FileResponse(output.file.open("rb"), as_attachment=True,
-                            filename=download_name(job, stem, fmt),
-                            content_type=audio.CONTENT_TYPES[fmt])
+        return FileResponse(
+            output.file.open("rb"),
+            as_attachment=True,
+            filename=download_name(job, stem, fmt),
+            content_type=audio.CONTENT_TYPES[fmt],
+        )
 
 
 class ArchiveDownloadView(SeparationApiView):
     permission_classes: list = []
 
-    @extend_schema(operation_id="separations_archive", summary="Download stems as a ZIP",
-                   parameters=[JOB_ID, FORMAT, TOKEN, OpenApiParameter(
-                       "stems", OpenApiTypes.STR,
-                       description="Comma-separated stem names; default: all.")],
-                   responses={(200, "application/zip"): FILE, 403: ERROR, 404: ERROR,
-                              409: ERROR})
+    @extend_schema(
+        operation_id="separations_archive",
+        summary="Download stems as a ZIP",
+        parameters=[
+            JOB_ID,
+            FORMAT,
+            TOKEN,
+            OpenApiParameter(
+                "stems", OpenApiTypes.STR, description="Comma-separated stem names; default: all."
+            ),
+        ],
+        responses={(200, "application/zip"): FILE, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
     def get(self, request, job_id: str):
         fmt = request.query_params.get("format") or ""
         if fmt and fmt not in audio.FORMATS:
-            raise ApiError(f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.",
-                           code="invalid_format")
+            raise ApiError(
+                f"Unknown format {fmt!r}; use one of {', '.join(audio.FORMATS)}.",
+                code="invalid_format",
+            )
         stems_param = request.query_params.get("stems", "")
         wanted = [part.strip() for part in stems_param.split(",") if part.strip()]
         if request.query_params.get(signing.TOKEN_PARAM) and not fmt:
-            raise ApiError("A signed link names its format.", code="invalid_signature",
-                           status_code=403)
+            raise ApiError(
+                "A signed link names its format.", code="invalid_signature", status_code=403
+            )
         job = _job_for_download(request, job_id, "archive", fmt, ",".join(wanted))
         fmt = fmt or job.format
         available = output_stems(job)
         unknown = [name for name in wanted if name not in available]
         if unknown:
-            raise ApiError(f"Unknown stem(s) {', '.join(unknown)}; this separation has "
-                           f"{', '.join(available)}.", code="invalid_stem")
+            raise ApiError(
+                f"Unknown stem(s) {', '.join(unknown)}; this separation has "
+                f"{', '.join(available)}.",
+                code="invalid_stem",
+            )
         if len(set(wanted)) != len(wanted):
             raise ApiError("stems lists a stem twice.", code="invalid_stem")
         outputs = [services.output_in_format(job, stem, fmt) for stem in wanted or available]
@@ -119,8 +158,10 @@ class ArchiveDownloadView(SeparationApiView):
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED, allowZip64=True) as zipped:
                 for output in outputs:
                     name = download_name(job, output.stem, fmt)
-                    with output.file.open("rb") as source, zipped.open(name, "w",
-                                                                       force_zip64=True) as dst:
+                    with (
+                        output.file.open("rb") as source,
+                        zipped.open(name, "w", force_zip64=True) as dst,
+                    ):
                         for block in iter(lambda source=source: source.read(COPY_BYTES), b""):
                             dst.write(block)
             archive.seek(0)
@@ -128,6 +169,9 @@ class ArchiveDownloadView(SeparationApiView):
             archive.close()
             raise
         label = "stems" if not wanted else " + ".join(wanted)
-        return FileResponse(archive, as_attachment=True,
-                            filename=download_name(job, label, "zip"),
-                            content_type=audio.CONTENT_TYPES["zip"])
+        return FileResponse(
+            archive,
+            as_attachment=True,
+            filename=download_name(job, label, "zip"),
+            content_type=audio.CONTENT_TYPES["zip"],
+        )

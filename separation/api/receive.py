@@ -28,7 +28,8 @@ def is_multipart(request) -> bool:
 def _too_large(size: int) -> ApiError:
     return ApiError(
         f"The file is {size} bytes; the largest accepted is {settings.UPLOAD_MAX_BYTES} bytes.",
-        code="file_too_large", status_code=413,
+        code="file_too_large",
+        status_code=413,
     )
 
 
@@ -50,8 +51,11 @@ def check_before_reading(request, workspace) -> None:
     length = _content_length(request)
     if length is None:
         if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            raise ApiError("Send the file with a Content-Length header (chunked uploads are not "
-                           "accepted).", code="length_required", status_code=411)
+            raise ApiError(
+                "Send the file with a Content-Length header (chunked uploads are not accepted).",
+                code="length_required",
+                status_code=411,
+            )
         return
     slack = MULTIPART_OVERHEAD if is_multipart(request) else 0
     if length > settings.UPLOAD_MAX_BYTES + slack:
@@ -61,8 +65,9 @@ def check_before_reading(request, workspace) -> None:
 
 
 def _temp_path(suffix: str = "") -> str:
-    handle, path = tempfile.mkstemp(prefix="stemsaas-upload-", suffix=suffix,
-                                    dir=settings.FILE_UPLOAD_TEMP_DIR)
+    handle, path = tempfile.mkstemp(
+        prefix="stemsaas-upload-", suffix=suffix, dir=settings.FILE_UPLOAD_TEMP_DIR
+    )
     os.close(handle)
     return path
 
@@ -94,9 +99,11 @@ def _spool_raw_body(request, path: str) -> int:
 def _multipart_file(request):
     uploaded = request.FILES.get("file")
     if uploaded is None:
-        raise ApiError("Send the audio as multipart field 'file', or as the raw body with a "
-                       "'Content-Disposition: attachment; filename=...' header.",
-                       code="missing_file")
+        raise ApiError(
+            "Send the audio as multipart field 'file', or as the raw body with a "
+            "'Content-Disposition: attachment; filename=...' header.",
+            code="missing_file",
+        )
     if uploaded.size is not None and uploaded.size > settings.UPLOAD_MAX_BYTES:
         raise _too_large(uploaded.size)
     return uploaded
@@ -141,5 +148,4 @@ def receive_upload(request, workspace, *, allowed_fields=("file",)) -> Upload:
             raise ApiError(f"Unknown field(s): {', '.join(unknown)}.", code="unknown_field")
     api_key = request.auth if isinstance(request.auth, ApiKey) else None
     with received_file(request) as (path, filename):
-        return services.create_upload(workspace, path, filename, user=request.user,
-                                      api_key=api_key)
+        return services.create_upload(workspace, path, filename, user=request.user, api_key=api_key)

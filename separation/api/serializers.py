@@ -36,21 +36,26 @@ class SeparationRequestSerializer(serializers.Serializer):
     model = serializers.CharField(
         required=False,
         help_text="spleeter:2stems (default), spleeter:4stems, spleeter:5stems; add -16kHz to "
-                  "keep the spectrum up to 16 kHz instead of 11 kHz.")
+        "keep the spectrum up to 16 kHz instead of 11 kHz.",
+    )
     stems = serializers.JSONField(
         required=False,
-        help_text="2, 4 or 5 (picks the model), or a list of stem names such as [\"vocals\"] or "
-                  "[\"instrumental\"]: those stems plus a `back` track with the rest.")
+        help_text='2, 4 or 5 (picks the model), or a list of stem names such as ["vocals"] or '
+        '["instrumental"]: those stems plus a `back` track with the rest.',
+    )
     format = serializers.ChoiceField(choices=audio.FORMATS, required=False, default="wav")
     bitrate = serializers.IntegerField(required=False, help_text="mp3/m4a, kbps (96-320).")
     bit_depth = serializers.IntegerField(required=False, help_text="wav/flac: 16 or 24.")
-    quality = serializers.ChoiceField(choices=["standard", "high"], required=False,
-                                      help_text="high: the -16kHz variant of the model.")
+    quality = serializers.ChoiceField(
+        choices=["standard", "high"],
+        required=False,
+        help_text="high: the -16kHz variant of the model.",
+    )
     section = SectionSerializer(required=False)
-    callback_url = serializers.URLField(required=False,
-                                        help_text="POSTed the job when it ends.")
-    custom_metadata = serializers.JSONField(required=False,
-                                            help_text="Any JSON object, returned as given.")
+    callback_url = serializers.URLField(required=False, help_text="POSTed the job when it ends.")
+    custom_metadata = serializers.JSONField(
+        required=False, help_text="Any JSON object, returned as given."
+    )
 
 
 class SeparationUploadRequestSerializer(serializers.Serializer):
@@ -98,9 +103,27 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = ["id", "status", "progress", "queue_position", "eta_seconds", "model", "format",
-                  "stems", "options", "events", "outputs", "archive_url", "error", "upload",
-                  "analysis", "custom_metadata", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "queue_position",
+            "eta_seconds",
+            "model",
+            "format",
+            "stems",
+            "options",
+            "events",
+            "outputs",
+            "archive_url",
+            "error",
+            "upload",
+            "analysis",
+            "custom_metadata",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.INT)
@@ -131,8 +154,12 @@ class JobSerializer(serializers.ModelSerializer):
     def get_outputs(self, job: Job) -> list[dict]:
         request = self.context["request"]
         return [
-            {"stem": output.stem, "format": output.format, "size": output.size,
-             "url": signing.stem_url(request, job, output.stem, output.format)}
+            {
+                "stem": output.stem,
+                "format": output.format,
+                "size": output.size,
+                "url": signing.stem_url(request, job, output.stem, output.format),
+            }
             for output in self._outputs(job)
         ]
 
@@ -146,12 +173,22 @@ class JobSerializer(serializers.ModelSerializer):
     def get_error(self, job: Job) -> str | None:
         return job.error or None
 
-    @extend_schema_field(inline_serializer("JobUpload", {
-        "id": serializers.CharField(), "filename": serializers.CharField(),
-        "duration": serializers.FloatField()}))
+    @extend_schema_field(
+        inline_serializer(
+            "JobUpload",
+            {
+                "id": serializers.CharField(),
+                "filename": serializers.CharField(),
+                "duration": serializers.FloatField(),
+            },
+        )
+    )
     def get_upload(self, job: Job) -> dict:
-        return {"id": job.upload_id, "filename": job.upload.filename,
-                "duration": job.upload.duration}
+        return {
+            "id": job.upload_id,
+            "filename": job.upload.filename,
+            "duration": job.upload.duration,
+        }
 
 
 class ModelSerializer(serializers.Serializer):

@@ -39,15 +39,25 @@ def workspace_id_from_token(token: str, job_id: str, what: str, fmt: str, stems:
     try:
         payload = _signer().unsign_object(token, max_age=settings.SIGNED_URL_MAX_AGE)
     except signing.SignatureExpired:
-        raise ApiError("This download link has expired; fetch the job again for a fresh one.",
-                       code="link_expired", status_code=403) from None
+        raise ApiError(
+            "This download link has expired; fetch the job again for a fresh one.",
+            code="link_expired",
+            status_code=403,
+        ) from None
     except (signing.BadSignature, ValueError):
-        raise ApiError("The download link's signature is not valid.", code="invalid_signature",
-                       status_code=403) from None
-    if not isinstance(payload, dict) or payload.get("w") is None or \
-            _payload(payload["w"], job_id, what, fmt, stems) != payload:
-        raise ApiError("This download link was made for another file.",
-                       code="invalid_signature", status_code=403)
+        raise ApiError(
+            "The download link's signature is not valid.", code="invalid_signature", status_code=403
+        ) from None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("w") is None
+        or _payload(payload["w"], job_id, what, fmt, stems) != payload
+    ):
+        raise ApiError(
+            "This download link was made for another file.",
+            code="invalid_signature",
+            status_code=403,
+        )
     return payload["w"]
 
 

@@ -36,8 +36,9 @@ from stemsaas.api_errors import ApiError
 log = logging.getLogger(__name__)
 
 ERROR = OpenApiResponse(description='{"error": {"code": "...", "message": "..."}}')
-JOB_ID = OpenApiParameter("job_id", OpenApiTypes.STR, OpenApiParameter.PATH,
-                          description="A job id (job_…).")
+JOB_ID = OpenApiParameter(
+    "job_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="A job id (job_…)."
+)
 
 
 def as_api_error(exc: Exception) -> Exception:
@@ -46,8 +47,12 @@ def as_api_error(exc: Exception) -> Exception:
         return ApiError(exc.message, code=exc.code, status_code=exc.status, extra=exc.extra)
     status_code = getattr(exc, "status", None) or getattr(exc, "status_code", None)
     code = getattr(exc, "code", None)
-    if not isinstance(exc, ApiError) and isinstance(status_code, int) and isinstance(code, str) \
-            and 400 <= status_code < 500:
+    if (
+        not isinstance(exc, ApiError)
+        and isinstance(status_code, int)
+        and isinstance(code, str)
+        and 400 <= status_code < 500
+    ):
         message = getattr(exc, "message", None) or str(exc)
         return ApiError(str(message), code=code, status_code=status_code)
     if isinstance(exc, audio.AudioError):
@@ -66,8 +71,13 @@ def api_key_of(request) -> ApiKey | None:
 
 
 def get_job(request, job_id: str) -> Job:
-    job = (request_workspace(request).jobs.select_related("upload")
-           .prefetch_related("outputs", "events").filter(id=job_id).first())
+    job = (
+        request_workspace(request)
+        .jobs.select_related("upload")
+        .prefetch_related("outputs", "events")
+        .filter(id=job_id)
+        .first()
+    )
     if job is None:
         raise ApiError(f"Separation {job_id} not found.", code="not_found", status_code=404)
     return job
@@ -79,14 +89,17 @@ def job_response(request, job: Job, status_code: int = status.HTTP_200_OK) -> Re
 
 # --- Uploads ----------------------------------------------------------------------------------
 
+
 class UploadView(SeparationApiView):
     @extend_schema(
         operation_id="uploads_create",
         summary="Upload an audio file",
         description="Multipart field `file`, or the raw file as the body with "
-                    "`Content-Disposition: attachment; filename=...`.",
-        request={"multipart/form-data": UploadRequestSerializer,
-                 "application/octet-stream": OpenApiTypes.BINARY},
+        "`Content-Disposition: attachment; filename=...`.",
+        request={
+            "multipart/form-data": UploadRequestSerializer,
+            "application/octet-stream": OpenApiTypes.BINARY,
+        },
         responses={201: UploadSerializer, 400: ERROR, 413: ERROR},
     )
     def post(self, request):
@@ -95,6 +108,7 @@ class UploadView(SeparationApiView):
 
 
 # --- Separations ------------------------------------------------------------------------------
+
 
 def _multipart_job_request(request) -> dict:
     """Form fields are strings: decode the ones that carry JSON (section, custom_metadata)."""
@@ -116,13 +130,18 @@ class SeparationListView(SeparationApiView, GenericAPIView):
     serializer_class = JobSerializer
 
     def get_queryset(self):
-        jobs = (request_workspace(self.request).jobs.select_related("upload")
-                .prefetch_related("outputs", "events").order_by("-created_at", "-id"))
+        jobs = (
+            request_workspace(self.request)
+            .jobs.select_related("upload")
+            .prefetch_related("outputs", "events")
+            .order_by("-created_at", "-id")
+        )
         wanted_status = self.request.query_params.get("status")
         if wanted_status:
             if wanted_status not in JobStatus.values:
-                raise ApiError(f"status must be one of {', '.join(JobStatus.values)}.",
-                               code="invalid_request")
+                raise ApiError(
+                    f"status must be one of {', '.join(JobStatus.values)}.", code="invalid_request"
+                )
             jobs = jobs.filter(status=wanted_status)
         ids = self.request.query_params.get("ids")
         if ids:
@@ -133,10 +152,17 @@ class SeparationListView(SeparationApiView, GenericAPIView):
         operation_id="separations_list",
         summary="List separations, newest first",
         parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=JobStatus.values,
-                             description="Only jobs in this status."),
-            OpenApiParameter("ids", OpenApiTypes.STR,
-                             description="Comma-separated job ids: check several jobs at once."),
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=JobStatus.values,
+                description="Only jobs in this status.",
+            ),
+            OpenApiParameter(
+                "ids",
+                OpenApiTypes.STR,
+                description="Comma-separated job ids: check several jobs at once.",
+            ),
         ],
         responses=JobSerializer(many=True),
     )
@@ -149,10 +175,12 @@ class SeparationListView(SeparationApiView, GenericAPIView):
         operation_id="separations_create",
         summary="Start a separation",
         description="JSON with the id of an upload, or multipart with `file` (and `stems`, "
-                    "`format`, …) to upload and separate in one call. The job is queued; poll "
-                    "GET /api/v1/separations/{id} until `status` is final.",
-        request={"application/json": SeparationRequestSerializer,
-                 "multipart/form-data": SeparationUploadRequestSerializer},
+        "`format`, …) to upload and separate in one call. The job is queued; poll "
+        "GET /api/v1/separations/{id} until `status` is final.",
+        request={
+            "application/json": SeparationRequestSerializer,
+            "multipart/form-data": SeparationUploadRequestSerializer,
+        },
         responses={202: JobSerializer, 400: ERROR, 404: ERROR, 413: ERROR},
     )
     def post(self, request):
@@ -163,34 +191,58 @@ class SeparationListView(SeparationApiView, GenericAPIView):
         if hasattr(data, "dict"):  # a form-encoded body: one value per field
             data = data.dict()
         if not isinstance(data, dict):
-            raise ApiError("Send a JSON object: {\"upload\": \"upl_…\", \"model\": …}.",
-                           code="invalid_request")
+            raise ApiError(
+                'Send a JSON object: {"upload": "upl_…", "model": …}.', code="invalid_request"
+            )
         upload_id = data.get("upload")
         if not upload_id or not isinstance(upload_id, str):
-            raise ApiError("upload: the id of an upload (upl_…) is required; POST the file to "
-                           "/api/v1/uploads first.", code="invalid_request",
-                           extra={"fields": {"upload": ["This field is required."]}})
+            raise ApiError(
+                "upload: the id of an upload (upl_…) is required; POST the file to "
+                "/api/v1/uploads first.",
+                code="invalid_request",
+                extra={"fields": {"upload": ["This field is required."]}},
+            )
         upload = workspace.uploads.filter(id=upload_id).first()
         if upload is None:
             raise ApiError(f"Upload {upload_id} not found.", code="not_found", status_code=404)
         if upload.expires_at <= timezone.now():
-            raise ApiError(f"Upload {upload_id} has expired; upload the file again.",
-                           code="upload_expired", status_code=410)
-        job = services.create_job(workspace, upload, dict(data), user=request.user,
-                                  api_key=api_key_of(request))
+            raise ApiError(
+                f"Upload {upload_id} has expired; upload the file again.",
+                code="upload_expired",
+                status_code=410,
+            )
+        job = services.create_job(
+            workspace, upload, dict(data), user=request.user, api_key=api_key_of(request)
+        )
         return self._accepted(request, job)
 
     def _upload_and_separate(self, request, workspace):
-        known = ("file", "upload", "model", "stems", "format", "bitrate", "bit_depth",
-                 "section", "quality", "callback_url", "custom_metadata", "stem", "filter")
+        known = (
+            "file",
+            "upload",
+            "model",
+            "stems",
+            "format",
+            "bitrate",
+            "bit_depth",
+            "section",
+            "quality",
+            "callback_url",
+            "custom_metadata",
+            "stem",
+            "filter",
+        )
         if "upload" in request.data:
-            raise ApiError("Send either a file (multipart) or the id of an upload (JSON), "
-                           "not both.", code="invalid_request")
+            raise ApiError(
+                "Send either a file (multipart) or the id of an upload (JSON), not both.",
+                code="invalid_request",
+            )
         job_request = _multipart_job_request(request)
         upload = receive.receive_upload(request, workspace, allowed_fields=known)
         try:
-            job = services.create_job(workspace, upload, job_request, user=request.user,
-                                      api_key=api_key_of(request))
+            job = services.create_job(
+                workspace, upload, job_request, user=request.user, api_key=api_key_of(request)
+            )
         except Exception:
             # The client never saw this upload's id: do not leave it behind.
             services.delete_upload(upload)
@@ -198,22 +250,33 @@ class SeparationListView(SeparationApiView, GenericAPIView):
         return self._accepted(request, job)
 
     def _accepted(self, request, job: Job) -> Response:
-        job = Job.objects.select_related("upload").prefetch_related("outputs", "events").get(
-            pk=job.pk)
+        job = (
+            Job.objects.select_related("upload")
+            .prefetch_related("outputs", "events")
+            .get(pk=job.pk)
+        )
         response = job_response(request, job, status.HTTP_202_ACCEPTED)
         response["Location"] = request.build_absolute_uri(f"/api/v1/separations/{job.id}")
         return response
 
 
 class SeparationDetailView(SeparationApiView):
-    @extend_schema(operation_id="separations_retrieve", summary="A separation and its stems",
-                   parameters=[JOB_ID], responses={200: JobSerializer, 404: ERROR})
+    @extend_schema(
+        operation_id="separations_retrieve",
+        summary="A separation and its stems",
+        parameters=[JOB_ID],
+        responses={200: JobSerializer, 404: ERROR},
+    )
     def get(self, request, job_id: str):
         return job_response(request, get_job(request, job_id))
 
-    @extend_schema(operation_id="separations_destroy", parameters=[JOB_ID], request=None,
-                   summary="Delete a separation and its files (a running one is cancelled)",
-                   responses={204: OpenApiResponse(description="Deleted."), 404: ERROR})
+    @extend_schema(
+        operation_id="separations_destroy",
+        parameters=[JOB_ID],
+        request=None,
+        summary="Delete a separation and its files (a running one is cancelled)",
+        responses={204: OpenApiResponse(description="Deleted."), 404: ERROR},
+    )
     def delete(self, request, job_id: str):
         job = get_job(request, job_id)
         services.delete_job(job)
@@ -222,9 +285,13 @@ class SeparationDetailView(SeparationApiView):
 
 
 class SeparationCancelView(SeparationApiView):
-    @extend_schema(operation_id="separations_cancel", parameters=[JOB_ID], request=None,
-                   summary="Cancel a queued or running separation",
-                   responses={200: JobSerializer, 404: ERROR, 409: ERROR})
+    @extend_schema(
+        operation_id="separations_cancel",
+        parameters=[JOB_ID],
+        request=None,
+        summary="Cancel a queued or running separation",
+        responses={200: JobSerializer, 404: ERROR, 409: ERROR},
+    )
     def post(self, request, job_id: str):
         job = get_job(request, job_id)
         services.cancel_job(job)
@@ -233,19 +300,32 @@ class SeparationCancelView(SeparationApiView):
 
 # --- Models -----------------------------------------------------------------------------------
 
+
 def describe(spec: catalog.ModelSpec) -> dict:
     if spec.high_quality:
-        note = ("Same checkpoint as spleeter:" + spec.checkpoint + ", keeping the spectrum up to "
-                "16 kHz (slower, brighter stems).")
+        note = (
+            "Same checkpoint as spleeter:" + spec.checkpoint + ", keeping the spectrum up to "
+            "16 kHz (slower, brighter stems)."
+        )
     else:
-        note = "Cuts the spectrum above 11 kHz (Spleeter's default); use the -16kHz variant to " \
-               "keep up to 16 kHz."
-    return {"name": spec.name, "stems": list(spec.stems), "max_frequency": spec.max_frequency,
-            "high_quality": spec.high_quality, "description": note}
+        note = (
+            "Cuts the spectrum above 11 kHz (Spleeter's default); use the -16kHz variant to "
+            "keep up to 16 kHz."
+        )
+    return {
+        "name": spec.name,
+        "stems": list(spec.stems),
+        "max_frequency": spec.max_frequency,
+        "high_quality": spec.high_quality,
+        "description": note,
+    }
 
 
 class ModelListView(SeparationApiView):
-    @extend_schema(operation_id="models_list", summary="Installed separation models",
-                   responses=ModelSerializer(many=True))
+    @extend_schema(
+        operation_id="models_list",
+        summary="Installed separation models",
+        responses=ModelSerializer(many=True),
+    )
     def get(self, request):
         return Response([describe(spec) for spec in catalog.installed_models()])

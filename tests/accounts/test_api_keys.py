@@ -12,8 +12,16 @@ def test_it_creates_a_key_and_shows_it_once(api, client, workspace, api_key):
     response = api.post("/api/v1/keys", {"name": "ci"}, content_type="application/json")
     assert response.status_code == 201
     body = response.json()
-    assert set(body) >= {"id", "name", "key", "masked", "is_active", "calls_count",
-                         "last_used_at", "created_at"}
+    assert set(body) >= {
+        "id",
+        "name",
+        "key",
+        "masked",
+        "is_active",
+        "calls_count",
+        "last_used_at",
+        "created_at",
+    }
     assert body["name"] == "ci"
     assert body["is_active"] is True
     assert body["calls_count"] == 0
@@ -46,8 +54,15 @@ def test_it_lists_only_the_workspaces_keys_masked(api, workspace, outsider_works
     assert names == ["second", "test"]
     for item in response.json():
         assert item["key"].endswith("•" * 8)
-        assert set(item) == {"id", "name", "key", "is_active", "calls_count", "last_used_at",
-                             "created_at"}
+        assert set(item) == {
+            "id",
+            "name",
+            "key",
+            "is_active",
+            "calls_count",
+            "last_used_at",
+            "created_at",
+        }
 
 
 def test_it_counts_calls_and_records_last_use(api):
@@ -86,8 +101,9 @@ def test_it_answers_404_for_an_unknown_key_id(api):
 
 
 def test_it_rejects_unknown_fields_naming_them(api):
-    response = api.post("/api/v1/keys", {"name": "x", "scope": "all"},
-                        content_type="application/json")
+    response = api.post(
+        "/api/v1/keys", {"name": "x", "scope": "all"}, content_type="application/json"
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_request"
@@ -116,8 +132,9 @@ def test_it_lets_a_signed_in_member_manage_keys_with_the_session(client, workspa
     session = client.session
     session["workspace_id"] = workspace.id
     session.save()
-    response = client.post("/api/v1/keys", {"name": "from the browser"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/keys", {"name": "from the browser"}, content_type="application/json"
+    )
     assert response.status_code == 201
     assert ApiKey.objects.get(id=response.json()["id"]).workspace == workspace
 

@@ -73,9 +73,7 @@ def test_it_lets_only_one_of_two_parallel_jobs_spend_the_last_minutes(
     assert Charge.objects.filter(status=ChargeStatus.RESERVED).count() == 1
 
 
-def test_it_keeps_the_ledger_exact_under_many_parallel_submissions(
-    workspace, plans, quiet_queue
-):
+def test_it_keeps_the_ledger_exact_under_many_parallel_submissions(workspace, plans, quiet_queue):
     plans["basic"].concurrent_jobs = 20
     plans["basic"].included_seconds = 300
     plans["basic"].save()
@@ -87,8 +85,12 @@ def test_it_keeps_the_ledger_exact_under_many_parallel_submissions(
     accepted = [r for r in results if isinstance(r, Job)]
     assert len(accepted) == 6  # 6 × 45 = 270 ≤ 300 < 7 × 45
     usage = services.usage_for(workspace)
-    assert usage.reserved_seconds == 270 == sum(
-        Charge.objects.filter(status=ChargeStatus.RESERVED).values_list("seconds", flat=True)
+    assert (
+        usage.reserved_seconds
+        == 270
+        == sum(
+            Charge.objects.filter(status=ChargeStatus.RESERVED).values_list("seconds", flat=True)
+        )
     )
 
     # Completing and cancelling them in parallel adds up as well.

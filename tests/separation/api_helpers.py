@@ -22,8 +22,9 @@ def stored_upload(workspace, tmp_path: Path, name: str = "My Song.wav", seconds:
     return services.create_upload(workspace, path, name)
 
 
-def finished_job(workspace, tmp_path: Path, *, fmt: str = "wav", name: str = "My Song.wav",
-                 seconds: float = 2.0) -> Job:
+def finished_job(
+    workspace, tmp_path: Path, *, fmt: str = "wav", name: str = "My Song.wav", seconds: float = 2.0
+) -> Job:
     """A completed 2-stem job whose stems are generated audio, driven through the same service
     functions a worker calls (claim, save outputs, complete) but without the engine: for tests
     about the API around finished jobs, not about separation quality."""

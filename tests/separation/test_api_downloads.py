@@ -62,17 +62,18 @@ def test_it_converts_a_stem_once_to_another_format(api, job, tmp_path):
 
 def test_it_rejects_an_unknown_stem_or_format(api, job):
     assert_error(api.get(f"/api/v1/separations/{job.id}/stems/drums"), 404, "not_found")
-    error = assert_error(api.get(f"/api/v1/separations/{job.id}/stems/vocals?format=ogg"),
-                         400, "invalid_format")
+    error = assert_error(
+        api.get(f"/api/v1/separations/{job.id}/stems/vocals?format=ogg"), 400, "invalid_format"
+    )
     assert "ogg" in error["message"]
 
 
 def test_it_refuses_downloads_before_the_job_completed(api, tmp_path):
     upload = upload_song(api, tmp_path)
-    job_id = api.post("/api/v1/separations", {"upload": upload["id"]},
-                      content_type="application/json").json()["id"]
-    assert_error(api.get(f"/api/v1/separations/{job_id}/stems/vocals"), 409,
-                 "job_not_completed")
+    job_id = api.post(
+        "/api/v1/separations", {"upload": upload["id"]}, content_type="application/json"
+    ).json()["id"]
+    assert_error(api.get(f"/api/v1/separations/{job_id}/stems/vocals"), 409, "job_not_completed")
     assert_error(api.get(f"/api/v1/separations/{job_id}/archive"), 409, "job_not_completed")
 
 
@@ -97,16 +98,17 @@ def test_it_zips_chosen_stems_in_another_format(api, job):
 
 
 def test_it_rejects_unknown_stems_in_an_archive(api, job):
-    error = assert_error(api.get(f"/api/v1/separations/{job.id}/archive?stems=vocals,piano"),
-                         400, "invalid_stem")
+    error = assert_error(
+        api.get(f"/api/v1/separations/{job.id}/archive?stems=vocals,piano"), 400, "invalid_stem"
+    )
     assert "piano" in error["message"]
-    assert_error(api.get(f"/api/v1/separations/{job.id}/archive?format=aiff"), 400,
-                 "invalid_format")
+    assert_error(
+        api.get(f"/api/v1/separations/{job.id}/archive?format=aiff"), 400, "invalid_format"
+    )
 
 
 def test_it_needs_a_key_or_a_signed_link(client, job):
-    assert_error(client.get(f"/api/v1/separations/{job.id}/stems/vocals"), 401,
-                 "unauthenticated")
+    assert_error(client.get(f"/api/v1/separations/{job.id}/stems/vocals"), 401, "unauthenticated")
     assert_error(client.get(f"/api/v1/separations/{job.id}/archive"), 401, "unauthenticated")
 
 
@@ -165,7 +167,8 @@ def test_it_refuses_an_expired_link(client, job, settings):
 
 
 def test_it_does_not_open_another_workspaces_job_with_a_link_signed_for_its_own(
-        client, workspace, outsider_workspace, tmp_path):
+    client, workspace, outsider_workspace, tmp_path
+):
     (tmp_path / "mine").mkdir()
     (tmp_path / "theirs").mkdir()
     mine = finished_job(workspace, tmp_path / "mine")
@@ -180,8 +183,9 @@ def test_it_separates_an_upload_end_to_end_with_the_real_engine(api, client, tmp
 
     settings.JOB_HEARTBEAT_SECONDS = 3600  # no second database connection during the test
     upload = upload_song(api, tmp_path, "Tune.wav", seconds=3)
-    job_id = api.post("/api/v1/separations", {"upload": upload["id"]},
-                      content_type="application/json").json()["id"]
+    job_id = api.post(
+        "/api/v1/separations", {"upload": upload["id"]}, content_type="application/json"
+    ).json()["id"]
     assert run_job(job_id) == "completed"
     body = api.get(f"/api/v1/separations/{job_id}").json()
     assert body["status"] == "completed" and body["progress"] == 100
@@ -198,4 +202,6 @@ def test_it_separates_an_upload_end_to_end_with_the_real_engine(api, client, tmp
     assert mp3.status_code == 200 and mp3["Content-Type"] == "audio/mpeg"
     archive = client.get(local_path(body["archive_url"]))
     assert sorted(zipfile.ZipFile(io.BytesIO(content(archive))).namelist()) == [
-        "Tune - accompaniment.wav", "Tune - vocals.wav"]
+        "Tune - accompaniment.wav",
+        "Tune - vocals.wav",
+    ]

@@ -47,8 +47,11 @@ def test_it_queues_a_separation_of_an_upload(api, workspace, tmp_path):
     assert job["format"] == "wav"
     assert job["stems"] == ["vocals", "accompaniment"]
     assert job["outputs"] == [] and job["archive_url"] is None and job["error"] is None
-    assert job["upload"] == {"id": upload["id"], "filename": "Song.wav",
-                             "duration": upload["duration"]}
+    assert job["upload"] == {
+        "id": upload["id"],
+        "filename": "Song.wav",
+        "duration": upload["duration"],
+    }
     assert [event["message"] for event in job["events"]] == ["queued"]
     assert job["events"][0]["at"]
     assert job["started_at"] is None and job["finished_at"] is None and job["created_at"]
@@ -57,11 +60,18 @@ def test_it_queues_a_separation_of_an_upload(api, workspace, tmp_path):
 
 def test_it_takes_every_documented_option(api, tmp_path):
     upload = upload_song(api, tmp_path)
-    response = separate(api, {
-        "upload": upload["id"], "model": "spleeter:2stems", "format": "mp3", "bitrate": 192,
-        "section": {"start": 0.5, "duration": 1}, "callback_url": "https://example.com/hook",
-        "custom_metadata": {"track": 7},
-    })
+    response = separate(
+        api,
+        {
+            "upload": upload["id"],
+            "model": "spleeter:2stems",
+            "format": "mp3",
+            "bitrate": 192,
+            "section": {"start": 0.5, "duration": 1},
+            "callback_url": "https://example.com/hook",
+            "custom_metadata": {"track": 7},
+        },
+    )
     assert response.status_code == 202, response.content
     job = response.json()
     assert job["format"] == "mp3"
@@ -74,8 +84,9 @@ def test_it_takes_every_documented_option(api, tmp_path):
 
 def test_it_picks_the_16khz_variant_for_high_quality(api, tmp_path):
     upload = upload_song(api, tmp_path)
-    response = separate(api, {"upload": upload["id"], "quality": "high", "format": "flac",
-                              "bit_depth": 24})
+    response = separate(
+        api, {"upload": upload["id"], "quality": "high", "format": "flac", "bit_depth": 24}
+    )
     assert response.status_code == 202, response.content
     assert response.json()["model"] == "spleeter:2stems-16kHz"
 
@@ -99,8 +110,7 @@ def test_it_requires_an_upload(api):
 
 def test_it_rejects_unknown_fields_naming_them(api, tmp_path):
     upload = upload_song(api, tmp_path)
-    error = assert_error(separate(api, {"upload": upload["id"], "stemz": 4}), 400,
-                         "unknown_field")
+    error = assert_error(separate(api, {"upload": upload["id"], "stemz": 4}), 400, "unknown_field")
     assert "stemz" in error["message"]
     assert Job.objects.count() == 0
 
@@ -113,19 +123,22 @@ def test_it_rejects_a_body_that_is_not_an_object(api):
     assert response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("payload, code, words", [
-    ({"model": "spleeter:7stems"}, "invalid_model", "spleeter:4stems"),
-    ({"format": "ogg"}, "invalid_format", "mp3"),
-    ({"stems": 3}, "invalid_request", "2, 4 or 5"),
-    ({"stems": ["kazoo"]}, "invalid_stem", "kazoo"),
-    ({"format": "wav", "bitrate": 128}, "invalid_format", "bitrate"),
-    ({"format": "mp3", "bitrate": 1000}, "invalid_format", "bitrate"),
-    ({"section": {"start": 60}}, "invalid_section", "past the end"),
-    ({"section": {"start": 0, "duration": -1}}, "invalid_section", "duration"),
-    ({"quality": "ultra"}, "invalid_request", "quality"),
-    ({"callback_url": "ftp://example.com"}, "invalid_request", "callback_url"),
-    ({"custom_metadata": [1, 2]}, "invalid_request", "custom_metadata"),
-])
+@pytest.mark.parametrize(
+    "payload, code, words",
+    [
+        ({"model": "spleeter:7stems"}, "invalid_model", "spleeter:4stems"),
+        ({"format": "ogg"}, "invalid_format", "mp3"),
+        ({"stems": 3}, "invalid_request", "2, 4 or 5"),
+        ({"stems": ["kazoo"]}, "invalid_stem", "kazoo"),
+        ({"format": "wav", "bitrate": 128}, "invalid_format", "bitrate"),
+        ({"format": "mp3", "bitrate": 1000}, "invalid_format", "bitrate"),
+        ({"section": {"start": 60}}, "invalid_section", "past the end"),
+        ({"section": {"start": 0, "duration": -1}}, "invalid_section", "duration"),
+        ({"quality": "ultra"}, "invalid_request", "quality"),
+        ({"callback_url": "ftp://example.com"}, "invalid_request", "callback_url"),
+        ({"custom_metadata": [1, 2]}, "invalid_request", "custom_metadata"),
+    ],
+)
 def test_it_rejects_bad_options_with_a_clear_message(api, tmp_path, payload, code, words):
     upload = upload_song(api, tmp_path)
     error = assert_error(separate(api, {"upload": upload["id"], **payload}), 400, code)
@@ -135,8 +148,11 @@ def test_it_rejects_bad_options_with_a_clear_message(api, tmp_path, payload, cod
 
 def test_it_names_the_installed_models_when_one_is_missing(api, tmp_path, only_2stems):
     upload = upload_song(api, tmp_path)
-    error = assert_error(separate(api, {"upload": upload["id"], "model": "spleeter:4stems"}),
-                         400, "model_not_installed")
+    error = assert_error(
+        separate(api, {"upload": upload["id"], "model": "spleeter:4stems"}),
+        400,
+        "model_not_installed",
+    )
     assert "spleeter:2stems" in error["message"]
     assert "spleeter:4stems" in error["message"]
 
@@ -144,8 +160,7 @@ def test_it_names_the_installed_models_when_one_is_missing(api, tmp_path, only_2
 def test_it_uploads_and_separates_in_one_multipart_call(api, workspace, tmp_path):
     path = write_song(tmp_path / "One Call.wav", seconds=2)
     with open(path, "rb") as handle:
-        response = api.post("/api/v1/separations", {"file": handle, "stems": "2",
-                                                    "format": "flac"})
+        response = api.post("/api/v1/separations", {"file": handle, "stems": "2", "format": "flac"})
     assert response.status_code == 202, response.content
     job = response.json()
     assert job["model"] == "spleeter:2stems" and job["format"] == "flac"
@@ -156,15 +171,16 @@ def test_it_uploads_and_separates_in_one_multipart_call(api, workspace, tmp_path
 def test_it_takes_json_fields_in_a_multipart_call(api, tmp_path):
     path = write_song(tmp_path / "a.wav", seconds=2)
     with open(path, "rb") as handle:
-        response = api.post("/api/v1/separations", {
-            "file": handle, "section": '{"start": 1}', "custom_metadata": '{"a": 1}'})
+        response = api.post(
+            "/api/v1/separations",
+            {"file": handle, "section": '{"start": 1}', "custom_metadata": '{"a": 1}'},
+        )
     assert response.status_code == 202, response.content
     assert response.json()["options"]["section_start"] == 1
     assert response.json()["custom_metadata"] == {"a": 1}
 
 
-def test_it_leaves_no_upload_behind_when_a_one_call_separation_is_refused(api, tmp_path,
-                                                                           settings):
+def test_it_leaves_no_upload_behind_when_a_one_call_separation_is_refused(api, tmp_path, settings):
     path = write_song(tmp_path / "a.wav", seconds=2)
     with open(path, "rb") as handle:
         response = api.post("/api/v1/separations", {"file": handle, "stems": "3"})
@@ -187,15 +203,34 @@ def test_it_shows_a_separation(api, workspace, tmp_path):
     response = api.get(f"/api/v1/separations/{job.id}")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "status", "progress", "queue_position", "eta_seconds", "model",
-                         "format", "stems", "options", "events", "outputs", "archive_url",
-                         "error", "upload", "analysis", "custom_metadata", "created_at",
-                         "started_at", "finished_at"}
+    assert set(body) == {
+        "id",
+        "status",
+        "progress",
+        "queue_position",
+        "eta_seconds",
+        "model",
+        "format",
+        "stems",
+        "options",
+        "events",
+        "outputs",
+        "archive_url",
+        "error",
+        "upload",
+        "analysis",
+        "custom_metadata",
+        "created_at",
+        "started_at",
+        "finished_at",
+    }
     assert body["status"] == "completed" and body["progress"] == 100
     assert body["queue_position"] is None and body["eta_seconds"] == 0
     assert body["analysis"] == {"tempo": 120}
     assert [(o["stem"], o["format"]) for o in body["outputs"]] == [
-        ("vocals", "wav"), ("accompaniment", "wav")]
+        ("vocals", "wav"),
+        ("accompaniment", "wav"),
+    ]
     for output in body["outputs"]:
         assert output["size"] == Output.objects.get(job=job, stem=output["stem"]).size
         assert output["url"].startswith("http://testserver/api/v1/separations/")
@@ -294,18 +329,28 @@ def test_it_lists_no_model_when_none_is_installed(api, settings, tmp_path):
 
 def test_it_requires_a_key_for_separations(client, db):
     assert_error(client.get("/api/v1/separations"), 401, "unauthenticated")
-    assert_error(client.post("/api/v1/separations", {}, content_type="application/json"),
-                 401, "unauthenticated")
+    assert_error(
+        client.post("/api/v1/separations", {}, content_type="application/json"),
+        401,
+        "unauthenticated",
+    )
 
 
 def test_it_serves_the_openapi_schema_and_docs(client, db):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]
-    for path in ("/api/v1/uploads", "/api/v1/separations", "/api/v1/separations/{job_id}",
-                 "/api/v1/separations/{job_id}/cancel", "/api/v1/separations/{job_id}/archive",
-                 "/api/v1/separations/{job_id}/stems/{stem}", "/api/v1/models",
-                 "/api/v1/keys", "/api/v1/keys/{key_id}"):
+    for path in (
+        "/api/v1/uploads",
+        "/api/v1/separations",
+        "/api/v1/separations/{job_id}",
+        "/api/v1/separations/{job_id}/cancel",
+        "/api/v1/separations/{job_id}/archive",
+        "/api/v1/separations/{job_id}/stems/{stem}",
+        "/api/v1/models",
+        "/api/v1/keys",
+        "/api/v1/keys/{key_id}",
+    ):
         assert path in paths
     assert "ApiKey" in schema.json()["components"]["securitySchemes"]
     docs = client.get("/api/docs/")

@@ -41,8 +41,15 @@ def test_it_accepts_a_multipart_upload(api, workspace, tmp_path, upload_tmp, set
         response = api.post("/api/v1/uploads", {"file": handle})
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"id", "filename", "size", "duration", "sample_rate", "channels",
-                         "expires_at"}
+    assert set(body) == {
+        "id",
+        "filename",
+        "size",
+        "duration",
+        "sample_rate",
+        "channels",
+        "expires_at",
+    }
     assert body["id"].startswith("upl_")
     assert body["filename"] == "Track 01.wav"
     assert body["size"] == os.path.getsize(path)
@@ -56,7 +63,8 @@ def test_it_accepts_a_multipart_upload(api, workspace, tmp_path, upload_tmp, set
 
 
 def test_it_streams_a_large_multipart_upload_through_a_temporary_file(
-        api, workspace, tmp_path, upload_tmp, settings):
+    api, workspace, tmp_path, upload_tmp, settings
+):
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # force Django's on-disk upload handler
     path = write_song(tmp_path / "big.flac", seconds=3)
     with open(path, "rb") as handle:
@@ -81,8 +89,12 @@ def test_it_accepts_a_raw_body_with_content_disposition(api, workspace, tmp_path
 
 def test_it_reads_an_rfc_5987_filename(api, tmp_path):
     data = open(write_song(tmp_path / "x.wav", seconds=1), "rb").read()
-    response = api.post("/api/v1/uploads", data=data, content_type="audio/wav",
-                        HTTP_CONTENT_DISPOSITION="attachment; filename*=UTF-8''Caf%C3%A9.wav")
+    response = api.post(
+        "/api/v1/uploads",
+        data=data,
+        content_type="audio/wav",
+        HTTP_CONTENT_DISPOSITION="attachment; filename*=UTF-8''Caf%C3%A9.wav",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["filename"] == "Café.wav"
 
@@ -134,8 +146,9 @@ def test_it_rejects_a_corrupt_audio_file(api, tmp_path, settings):
 
 def test_it_rejects_a_raw_body_without_a_filename(api, tmp_path):
     data = open(write_song(tmp_path / "x.wav", seconds=1), "rb").read()
-    error = assert_error(post_raw(api, data, None, content_type="audio/wav"), 400,
-                         "missing_filename")
+    error = assert_error(
+        post_raw(api, data, None, content_type="audio/wav"), 400, "missing_filename"
+    )
     assert "Content-Disposition" in error["message"]
     assert_error(post_raw(api, data, ""), 400, "missing_filename")
 
@@ -150,7 +163,8 @@ def test_it_rejects_multipart_without_a_file_field(api):
 
 
 def test_it_refuses_a_multipart_file_over_the_limit_without_storing_it(
-        api, tmp_path, settings, upload_tmp):
+    api, tmp_path, settings, upload_tmp
+):
     settings.UPLOAD_MAX_BYTES = 200 * 1024
     path = write_song(tmp_path / "long.wav", seconds=4)  # ~700 kB
     with open(path, "rb") as handle:
@@ -163,7 +177,8 @@ def test_it_refuses_a_multipart_file_over_the_limit_without_storing_it(
 
 
 def test_it_refuses_a_raw_body_over_the_limit_without_storing_it(
-        api, tmp_path, settings, upload_tmp):
+    api, tmp_path, settings, upload_tmp
+):
     settings.UPLOAD_MAX_BYTES = 1000
     data = open(write_song(tmp_path / "x.wav", seconds=1), "rb").read()
     assert_error(post_raw(api, data, "song.wav"), 413, "file_too_large")
@@ -174,8 +189,12 @@ def test_it_refuses_a_raw_body_over_the_limit_without_storing_it(
 
 def test_it_requires_authentication(client, db, tmp_path):
     data = open(write_song(tmp_path / "x.wav", seconds=1), "rb").read()
-    response = client.post("/api/v1/uploads", data=data, content_type="audio/wav",
-                           HTTP_CONTENT_DISPOSITION='attachment; filename="a.wav"')
+    response = client.post(
+        "/api/v1/uploads",
+        data=data,
+        content_type="audio/wav",
+        HTTP_CONTENT_DISPOSITION='attachment; filename="a.wav"',
+    )
     assert_error(response, 401, "unauthenticated")
     assert Upload.objects.count() == 0
 
@@ -188,8 +207,9 @@ def test_it_records_the_key_and_its_creator(api, workspace, tmp_path, owner):
     assert upload.created_by == owner
 
 
-def test_it_refuses_a_file_over_the_plan_limit_before_reading_it(api, workspace, tmp_path,
-                                                                  settings, upload_tmp):
+def test_it_refuses_a_file_over_the_plan_limit_before_reading_it(
+    api, workspace, tmp_path, settings, upload_tmp
+):
     from billing.services import plan_for
 
     plan = plan_for(workspace)

@@ -65,11 +65,11 @@ def test_it_does_not_let_another_workspace_download_an_archive(outsider_api, job
     assert_not_found(outsider_api.get(f"/api/v1/separations/{job.id}/archive"))
 
 
-def test_it_does_not_let_another_workspace_separate_an_upload(outsider_api, workspace,
-                                                             tmp_path):
+def test_it_does_not_let_another_workspace_separate_an_upload(outsider_api, workspace, tmp_path):
     upload = stored_upload(workspace, tmp_path)
-    response = outsider_api.post("/api/v1/separations", {"upload": upload.id},
-                                 content_type="application/json")
+    response = outsider_api.post(
+        "/api/v1/separations", {"upload": upload.id}, content_type="application/json"
+    )
     assert_not_found(response)
     assert not Job.objects.exists()
 
@@ -99,10 +99,11 @@ def test_it_keeps_a_deactivated_keys_workspace_out(client, workspace, job):
     assert response.status_code == 401
 
 
-def test_it_opens_another_workspaces_file_only_with_a_link_signed_for_it(
-        client, outsider_key, job):
+def test_it_opens_another_workspaces_file_only_with_a_link_signed_for_it(client, outsider_key, job):
     """A signed link is the one way in without the owner's credentials, and it names its job."""
     token = signing.make_token(job, "stem:vocals", "wav")
-    response = client.get(f"/api/v1/separations/{job.id}/stems/vocals?format=wav&token={token}",
-                          HTTP_AUTHORIZATION=f"Bearer {outsider_key}")
+    response = client.get(
+        f"/api/v1/separations/{job.id}/stems/vocals?format=wav&token={token}",
+        HTTP_AUTHORIZATION=f"Bearer {outsider_key}",
+    )
     assert response.status_code == 200

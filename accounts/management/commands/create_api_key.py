@@ -21,6 +21,8 @@ class Command(BaseCommand):
             raise CommandError(f"The user {user.email} is inactive.")
         workspace = user.default_workspace() or create_personal_workspace(user)
         key, raw = create_api_key(workspace, name=name, created_by=user)
-        self.stderr.write(f"Created key {key.id} ({key.name!r}) in workspace {workspace.name!r}. "
-                          "It is shown only once:")
+        self.stderr.write(
+            f"Created key {key.id} ({key.name!r}) in workspace {workspace.name!r}. "
+            "It is shown only once:"
+        )
         self.stdout.write(raw)
