@@ -21,13 +21,7 @@ WINDOW_SECONDS = 60
 
 def as_api_error(exc) -> ApiError:
     """A SeparationError from the billing services as the API's error."""
-    extra = dict(exc.extra)
-    headers = {}
-    if "retry_after" in extra:
-        headers["Retry-After"] = str(extra["retry_after"])
-    return ApiError(
-        exc.message, code=exc.code, status_code=exc.status, extra=extra, headers=headers
-    )
+    return ApiError.from_service_error(exc)
 
 
 class PlanRateThrottle(BaseThrottle):

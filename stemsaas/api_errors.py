@@ -23,6 +23,18 @@ class ApiError(exceptions.APIException):
         self.extra = extra or {}
         self.headers = headers or {}
 
+    @classmethod
+    def from_service_error(cls, exc) -> ApiError:
+        """A service's refusal (message, code, status, extra) as the API's error; a
+        `retry_after` in its extra becomes the Retry-After header."""
+        extra = dict(getattr(exc, "extra", None) or {})
+        headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else {}
+        message = getattr(exc, "message", None) or str(exc)
+        status_code = getattr(exc, "status", None) or exc.status_code
+        return cls(
+            str(message), code=exc.code, status_code=status_code, extra=extra, headers=headers
+        )
+
 
 def _flatten(detail) -> str:
     if isinstance(detail, dict):

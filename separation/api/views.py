@@ -44,7 +44,7 @@ JOB_ID = OpenApiParameter(
 def as_api_error(exc: Exception) -> Exception:
     """SeparationError (and errors shaped like it, such as billing's) -> ApiError."""
     if isinstance(exc, services.SeparationError):
-        return ApiError(exc.message, code=exc.code, status_code=exc.status, extra=exc.extra)
+        return ApiError.from_service_error(exc)
     status_code = getattr(exc, "status", None) or getattr(exc, "status_code", None)
     code = getattr(exc, "code", None)
     if (
@@ -53,8 +53,7 @@ def as_api_error(exc: Exception) -> Exception:
         and isinstance(code, str)
         and 400 <= status_code < 500
     ):
-        message = getattr(exc, "message", None) or str(exc)
-        return ApiError(str(message), code=code, status_code=status_code)
+        return ApiError.from_service_error(exc)
     if isinstance(exc, audio.AudioError):
         log.exception("audio processing failed")
         return ApiError(str(exc), code="audio_processing_failed", status_code=500)

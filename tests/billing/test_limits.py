@@ -75,6 +75,29 @@ def test_it_limits_concurrent_jobs(workspace):
     assert services.usage_for(workspace).reserved_seconds == 10
 
 
+def test_it_tells_api_clients_when_to_retry_a_refused_concurrent_job(client, workspace, plans):
+    from tests.factories import api_key_for
+
+    services.assign_plan(workspace, plans["basic"])
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_key_for(workspace)[1]}"
+    limit = plans["basic"].concurrent_jobs
+    responses = [
+        client.post(
+            "/api/v1/separations",
+            {"upload": make_upload(workspace, 10).id},
+            content_type="application/json",
+        )
+        for _ in range(limit + 1)
+    ]
+    assert [r.status_code for r in responses[:limit]] == [202] * limit
+    refused_response = responses[-1]
+    assert refused_response.status_code == 429
+    body = refused_response.json()["error"]
+    assert body["code"] == "too_many_concurrent_jobs"
+    assert int(refused_response["Retry-After"]) > 0
+    assert Job.objects.filter(workspace=workspace).count() == limit
+
+
 def test_it_refuses_api_access_on_free(workspace, plans):
     error = refused(services.check_api_access, workspace)
     assert error.status == 403 and "Basic" in error.message
