@@ -1,6 +1,6 @@
-// Upload page: drag and drop, checks the browser can make before sending (size, type), and an
-// XMLHttpRequest upload with a progress bar and speed. The server's errors land next to their
-// field. Without JavaScript the form posts normally and the server renders the same errors.
+// Upload page: drag and drop, checks the browser can make before sending (size, type, and the
+// length against the plan and its minutes left), and an XMLHttpRequest upload with a progress
+// bar and speed. The server's errors land next to their field. Without JavaScript the form posts normally and the server renders the same errors.
 (function () {
   "use strict";
 
@@ -17,6 +17,10 @@
   var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10) || 0;
   var maxMb = form.getAttribute("data-max-mb");
   var plan = form.getAttribute("data-plan");
+  var maxSeconds = parseInt(form.getAttribute("data-max-seconds"), 10) || 0;
+  var leftAttr = form.getAttribute("data-left-seconds");
+  var leftSeconds = leftAttr ? parseInt(leftAttr, 10) : null; // null: the plan allows overage
+  var duration = Promise.resolve(null); // the chosen file's length in seconds, once known
   var AUDIO_EXT = /\.(mp3|wav|wave|flac|m4a|mp4|aac|ogg|oga|opus|aif|aiff|aifc|wma|webm|mka|wv|ape|caf|ac3|amr|au)$/i;
 
   function formatBytes(bytes) {
@@ -61,13 +65,72 @@
     return null;
   }
 
+  // The length, read by the browser's own decoder; null when it cannot tell (the server checks).
+  function readDuration(file) {
+    return new Promise(function (resolve) {
+      var url = URL.createObjectURL(file);
+      var probe = document.createElement("audio");
+      var settled = false;
+      function done(value) {
+        if (settled) return;
+        settled = true;
+        URL.revokeObjectURL(url);
+        resolve(value);
+      }
+      probe.preload = "metadata";
+      probe.addEventListener("loadedmetadata", function () {
+        done(isFinite(probe.duration) ? probe.duration : null);
+      });
+      probe.addEventListener("error", function () { done(null); });
+      setTimeout(function () { done(null); }, 4000);
+      probe.src = url;
+    });
+  }
+
+  function minutes(seconds) { return (seconds / 60).toFixed(1); }
+
+  function numberField(name) {
+    var field = form.querySelector('[name="' + name + '"]');
+    return field ? parseFloat(field.value) || 0 : 0;
+  }
+
+  // The plan's length and minutes limits, as the server will apply them.
+  function checkLength(file, seconds) {
+    if (seconds === null) return null;
+    var whole = Math.ceil(seconds);
+    var yours = plan ? "your " + plan + " plan" : "this server";
+    if (maxSeconds && whole > maxSeconds) {
+      return file.name + " is " + Math.floor(whole / 60) + " min " + (whole % 60) + " s long; " +
+        yours + " accepts files up to " + Math.floor(maxSeconds / 60) + " minutes.";
+    }
+    if (leftSeconds !== null) {
+      var start = numberField("section_start");
+      var length = numberField("section_duration");
+      var needed = Math.ceil(Math.max(0, length ? Math.min(length, seconds - start) : seconds - start));
+      if (needed > leftSeconds) {
+        return "This song needs " + minutes(needed) + " minutes but only " + minutes(leftSeconds) +
+          " of " + yours + "'s minutes are left this period. Upgrade on the Billing page for more.";
+      }
+    }
+    return null;
+  }
+
   function fileChosen() {
     clearErrors();
     var file = input.files[0];
     zone.classList.toggle("has-file", !!file);
     nameBox.textContent = file ? file.name + " · " + formatBytes(file.size) : "";
     var problem = file && checkFile(file);
-    if (problem) showError("file", problem);
+    duration = file && !problem ? readDuration(file) : Promise.resolve(null);
+    if (problem) {
+      showError("file", problem);
+      return;
+    }
+    duration.then(function (seconds) {
+      if (input.files[0] !== file) return; // another file was chosen meanwhile
+      var tooLong = checkLength(file, seconds);
+      if (tooLong) showError("file", tooLong);
+    });
   }
 
   input.addEventListener("change", fileChosen);
@@ -116,6 +179,20 @@
       input.focus();
       return;
     }
+    busy(true, "Checking your file…");
+    duration.then(function (seconds) {
+      var tooLong = checkLength(file, seconds);
+      if (tooLong) {
+        busy(false);
+        showError("file", tooLong);
+        input.focus();
+        return;
+      }
+      send();
+    });
+  });
+
+  function send() {
     var xhr = new XMLHttpRequest();
     var startedAt = performance.now();
     xhr.open("POST", form.action);
@@ -157,5 +234,5 @@
       showError("__all__", "The connection was lost during the upload. Please try again.");
     });
     xhr.send(new FormData(form));
-  });
+  }
 })();

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 
 import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from separation.models import JobStatus
+from separation.audio import ffmpeg_exe
+from separation.models import JobStatus, Upload
 from tests.audio_fixtures import write_song, write_wav
 from tests.factories import UserFactory
 from tests.web.conftest import assert_accessible, screenshot
@@ -189,3 +191,16 @@ def test_the_whole_flow_from_sign_up_to_stems(session, celery_worker_process, tm
     error = page.locator('[data-error-for="file"]')
     expect(error).to_contain_text("the largest file your Free plan accepts is 20 MB")
     screenshot(page, "flow-over-limit")
+
+    # A song longer than the minutes left (596 s after the 3.5 s one) is refused before it is
+    # sent: the browser reads its length.
+    long_song = str(tmp_path / "long-song.mp3")
+    silence = ["-f", "lavfi", "-i", "anullsrc=r=22050:cl=mono", "-t", "598", "-b:a", "32k"]
+    subprocess.run([ffmpeg_exe(), "-v", "error", *silence, long_song], check=True)
+    uploads = Upload.objects.count()
+    page.locator("#id_file").set_input_files(long_song)
+    expect(error).to_contain_text("needs 10.0 minutes but only 9.9 of your Free plan's minutes")
+    page.get_by_role("button", name="Split into stems").click()
+    expect(error).to_contain_text("minutes are left this period")
+    assert Upload.objects.count() == uploads
+    screenshot(page, "flow-out-of-minutes")
