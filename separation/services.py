@@ -6,6 +6,7 @@ client did wrong; its `code` and `message` reach the client unchanged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -198,7 +199,7 @@ def still_running(job: Job) -> bool:
     return Job.objects.filter(id=job.id, status=JobStatus.PROCESSING, worker=job.worker).exists()
 
 
-def record_progress(job: Job, progress: int, message: str | None = None) -> None:
+def record_progress(job: Job, progress: float, message: str | None = None) -> None:
     progress = max(0, min(100, int(progress)))
     Job.objects.filter(id=job.id, status=JobStatus.PROCESSING).update(
         progress=progress, heartbeat_at=timezone.now()
@@ -305,7 +306,7 @@ def requeue_stale_jobs() -> list[str]:
             ).update(status=JobStatus.QUEUED, worker="", progress=0)
             if moved:
                 add_event(job, "worker lost; retrying")
-                transaction.on_commit(lambda job_id=job.id: enqueue(job_id))
+                transaction.on_commit(functools.partial(enqueue, job.id))
                 acted.append(job.id)
         elif fail_job(
             job,
@@ -358,6 +359,7 @@ def output_in_format(job: Job, stem: str, fmt: str, **encode_options) -> Output:
     if found:
         return found
     source = existing.filter(format__in=audio.LOSSLESS).first() or existing.first()
+    assert source is not None  # existing.exists() was checked above
     with tempfile.TemporaryDirectory(prefix="stemsaas-convert-") as tmp:
         src = os.path.join(tmp, f"src.{source.format}")
         with source.file.open("rb") as stored, open(src, "wb") as local:
@@ -462,6 +464,7 @@ def create_mix(job: Job, tracks, fmt: str = "wav", name: str = "mix", **encode_o
                 job.outputs.filter(stem=track["stem"], format__in=audio.LOSSLESS).first()
                 or job.outputs.filter(stem=track["stem"]).first()
             )
+            assert output is not None  # _mix_tracks accepts only stems the job has
             local = os.path.join(tmp, f"{index}.{output.format}")
             with output.file.open("rb") as stored, open(local, "wb") as handle:
                 for block in iter(lambda: stored.read(1024 * 1024), b""):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -50,10 +52,10 @@ def error_response(message: str, code: str, status_code: int, **extra) -> Respon
 
 def exception_handler(exc, context):
     if isinstance(exc, ApiError):
-        response = error_response(str(exc.detail), exc.code, exc.status_code, **exc.extra)
+        api_response = error_response(str(exc.detail), exc.code, exc.status_code, **exc.extra)
         for name, value in exc.headers.items():
-            response[name] = value
-        return response
+            api_response[name] = value
+        return api_response
     # Imported here: DRF's views load the throttle classes named in settings, which import this
     # module; a module-level import would make that a cycle.
     from rest_framework.views import exception_handler as drf_exception_handler
@@ -75,8 +77,8 @@ def exception_handler(exc, context):
         code = getattr(exc, "default_code", "error")
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     message = _flatten(detail)
-    body = {"error": {"code": code, "message": message}}
+    error: dict[str, Any] = {"code": code, "message": message}
     if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
-        body["error"]["fields"] = detail
-    response.data = body
+        error["fields"] = detail
+    response.data = {"error": error}
     return response

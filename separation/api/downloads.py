@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import zipfile
@@ -162,7 +163,7 @@ class ArchiveDownloadView(SeparationApiView):
                         output.file.open("rb") as source,
                         zipped.open(name, "w", force_zip64=True) as dst,
                     ):
-                        for block in iter(lambda source=source: source.read(COPY_BYTES), b""):
+                        for block in iter(functools.partial(source.read, COPY_BYTES), b""):
                             dst.write(block)
             archive.seek(0)
         except BaseException:

@@ -160,14 +160,15 @@ class FakeStripe:
 
     def _route(self, method: str, path: str, params: dict) -> tuple[int, dict]:
         if method == "POST" and path == "/v1/customers":
+            customer_id = new_id("cus")
             customer = {
-                "id": new_id("cus"),
+                "id": customer_id,
                 "object": "customer",
                 "email": params.get("email"),
                 "name": params.get("name"),
                 "metadata": {"workspace_id": params.get("metadata[workspace_id]")},
             }
-            self.customers[customer["id"]] = customer
+            self.customers[customer_id] = customer
             return 200, customer
         if method == "POST" and path == "/v1/checkout/sessions":
             session = {
@@ -201,7 +202,8 @@ class FakeStripe:
                 self._modify(sub, params)
             return 200, sub
         if method == "POST" and path == "/v1/billing/meter_events":
-            identifier = params.get("identifier")
+            # Like Stripe, an event sent without an identifier gets a fresh one.
+            identifier: str = params.get("identifier") or new_id("mev")
             if identifier in self.meter_events:
                 return 400, _error(
                     "invalid_request_error",

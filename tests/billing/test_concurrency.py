@@ -59,7 +59,9 @@ def test_it_lets_only_one_of_two_parallel_jobs_spend_the_last_minutes(
     plans["free"].concurrent_jobs = 10
     plans["free"].save()
     done = separation.create_job(workspace, make_upload(workspace, 540), {})
-    separation.complete_job(separation.claim_job(done.id, "w"))
+    claimed = separation.claim_job(done.id, "w")
+    assert claimed is not None
+    separation.complete_job(claimed)
     uploads = [make_upload(workspace, 60) for _ in range(2)]  # 60 s left: room for one
 
     results = race(2, lambda i: separation.create_job(workspace, uploads[i], {}))
@@ -98,7 +100,9 @@ def test_it_keeps_the_ledger_exact_under_many_parallel_submissions(workspace, pl
         job = accepted[i]
         if i % 2:
             return separation.cancel_job(job)
-        return separation.complete_job(separation.claim_job(job.id, f"w{i}"))
+        claimed = separation.claim_job(job.id, f"w{i}")
+        assert claimed is not None
+        return separation.complete_job(claimed)
 
     race(len(accepted), finish)
     usage = services.usage_for(workspace)

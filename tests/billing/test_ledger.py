@@ -19,6 +19,7 @@ def submit(workspace, seconds, **request):
 
 def run(job, outcome="complete"):
     claimed = separation.claim_job(job.id, "worker-1")
+    assert claimed is not None
     if outcome == "complete":
         separation.complete_job(claimed)
     else:

@@ -11,6 +11,7 @@ from tests.factories import api_key_for
 def spend(workspace, seconds, outcome="complete"):
     job = separation.create_job(workspace, make_upload(workspace, seconds), {})
     claimed = separation.claim_job(job.id, "w")
+    assert claimed is not None
     if outcome == "complete":
         separation.complete_job(claimed)
     elif outcome == "fail":

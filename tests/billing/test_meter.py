@@ -21,14 +21,16 @@ def premium(workspace, plans, fake_stripe):
 
 def finish(workspace, seconds):
     job = separation.create_job(workspace, make_upload(workspace, seconds), {})
-    separation.complete_job(separation.claim_job(job.id, "w"))
+    claimed = separation.claim_job(job.id, "w")
+    assert claimed is not None
+    separation.complete_job(claimed)
     return Charge.objects.get(job_ref=job.id)
 
 
 def test_it_queues_the_meter_event_after_commit(
     workspace, premium, django_capture_on_commit_callbacks, monkeypatch
 ):
-    queued = []
+    queued: list[str] = []
     monkeypatch.setattr(tasks.report_overage, "delay", queued.append)
     monkeypatch.setattr(separation, "enqueue", lambda job_id: None)
     with django_capture_on_commit_callbacks(execute=True):
@@ -41,7 +43,7 @@ def test_it_queues_the_meter_event_after_commit(
 def test_it_sends_overage_with_the_job_id_as_identifier(workspace, premium, fake_stripe, settings):
     finish(workspace, 50)
     charge = finish(workspace, 45)
-    assert tasks.report_overage.apply(args=[charge.pk]).get() is True
+    assert tasks.report_overage.apply(args=(charge.pk,)).get() is True
     sent = fake_stripe.meter_events[charge.job_ref]
     assert sent["event_name"] == settings.STRIPE_METER_EVENT_NAME
     assert sent["payload[stripe_customer_id]"] == premium
@@ -52,13 +54,13 @@ def test_it_sends_overage_with_the_job_id_as_identifier(workspace, premium, fake
 
 def test_it_never_bills_a_repeat_twice(workspace, premium, fake_stripe):
     charge = finish(workspace, 90)
-    tasks.report_overage.apply(args=[charge.pk]).get()
-    tasks.report_overage.apply(args=[charge.pk]).get()
+    tasks.report_overage.apply(args=(charge.pk,)).get()
+    tasks.report_overage.apply(args=(charge.pk,)).get()
     assert len(fake_stripe.calls("POST", "/v1/billing/meter_events")) == 1
     # Reported to Stripe but not recorded here (a worker died in between): Stripe's duplicate
     # answer counts as done.
     Charge.objects.filter(pk=charge.pk).update(meter_reported_at=None)
-    assert tasks.report_overage.apply(args=[charge.pk]).get() is True
+    assert tasks.report_overage.apply(args=(charge.pk,)).get() is True
     assert len(fake_stripe.meter_events) == 1
 
 
@@ -66,7 +68,7 @@ def test_it_retries_when_stripe_is_down(workspace, premium, fake_stripe, setting
     charge = finish(workspace, 90)
     fake_stripe.fail_next = 3  # the SDK's own 2 retries fail, then the task retries
     # Applied eagerly, Celery runs the retry at once instead of after the back-off.
-    assert tasks.report_overage.apply(args=[charge.pk]).get() is True
+    assert tasks.report_overage.apply(args=(charge.pk,)).get() is True
     assert len(fake_stripe.calls("POST", "/v1/billing/meter_events")) == 4
     assert list(fake_stripe.meter_events) == [charge.job_ref]
     charge.refresh_from_db()

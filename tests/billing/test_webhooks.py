@@ -147,6 +147,7 @@ def test_it_ends_in_the_state_stripe_describes(workspace, customer, fake_stripe,
     local = Subscription.objects.get(workspace=workspace)
     assert local.stripe_subscription_id == sub["id"] and local.stripe_customer_id == customer
     period_end = sub["items"]["data"][0]["current_period_end"]
+    assert local.current_period_end is not None
     assert int(local.current_period_end.timestamp()) == period_end
 
     # Upgrade to Premium (Stripe now says so); the stale "created" event arrives late.
@@ -229,5 +230,6 @@ def test_it_reads_the_period_from_older_api_versions(workspace, customer, fake_s
     invoice = {"id": "in_old", "object": "invoice", "customer": customer, "subscription": sub["id"]}
     assert deliver(event("invoice.paid", invoice)).status_code == 200
     local = Subscription.objects.get(workspace=workspace)
+    assert local.current_period_start is not None
     assert int(local.current_period_start.timestamp()) == sub["current_period_start"]
     assert local.plan.slug == "basic"

@@ -29,8 +29,9 @@ def finished_job(
     functions a worker calls (claim, save outputs, complete) but without the engine: for tests
     about the API around finished jobs, not about separation quality."""
     upload = stored_upload(workspace, tmp_path, name, seconds)
-    job = services.create_job(workspace, upload, {"format": fmt})
-    job = services.claim_job(job.id, "tests")
+    queued = services.create_job(workspace, upload, {"format": fmt})
+    job = services.claim_job(queued.id, "tests")
+    assert job is not None
     for stem in ("vocals", "accompaniment"):
         path = write_song(tmp_path / f"{stem}.{fmt}", seconds)
         services.save_output(job, stem, fmt, path)

@@ -31,7 +31,7 @@ def wait_for(client, job_id, statuses, timeout=240):
 
 @pytest.fixture
 def key_client(client):
-    user = UserFactory(email="e2e@example.com")
+    user = UserFactory.create(email="e2e@example.com")
     workspace = on_plan(user.default_workspace(), "custom")
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_key_for(workspace)[1]}"
     return client

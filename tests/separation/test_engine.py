@@ -51,7 +51,7 @@ def test_it_gives_spleeters_whole_file_output_in_chunks(two_stems, spleeter_2ste
 def test_it_keeps_every_frame_of_an_odd_length_input_fed_in_odd_blocks(two_stems):
     song = synth_song(13.0, seed=4)[:573_331]
     blocks = [song[i : i + 77_777] for i in range(0, len(song), 77_777)]
-    streamed = {stem: [] for stem in two_stems.stems}
+    streamed: dict[str, list[np.ndarray]] = {stem: [] for stem in two_stems.stems}
     for out in two_stems.separate_stream(blocks):
         for stem, samples in out.items():
             streamed[stem].append(samples)

@@ -56,13 +56,12 @@ class BrowserSession:
 
     def new_page(self):
         page = self.context.new_page()
-        page.on(
-            "console",
-            lambda msg: (
-                msg.type == "error"
-                and self.errors.append(f"console error on {page.url}: {msg.text}")
-            ),
-        )
+
+        def record_console_error(msg) -> None:
+            if msg.type == "error":
+                self.errors.append(f"console error on {page.url}: {msg.text}")
+
+        page.on("console", record_console_error)
         page.on(
             "pageerror", lambda exc: self.errors.append(f"uncaught exception on {page.url}: {exc}")
         )

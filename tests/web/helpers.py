@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -52,7 +53,7 @@ def make_job(
     )
     services.add_event(job, "queued")
     if status in (JobStatus.PROCESSING, JobStatus.COMPLETED, JobStatus.FAILED):
-        job.started_at = timezone.now() - timezone.timedelta(seconds=10)
+        job.started_at = timezone.now() - timedelta(seconds=10)
     if status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
         job.finished_at = timezone.now()
     if status == JobStatus.COMPLETED:

@@ -198,7 +198,9 @@ def test_it_lists_only_the_workspaces_own_jobs(owner_client, workspace, outsider
 def live_url(content: str) -> str:
     import re
 
-    return re.search(r'hx-get="([^"]+\?v=[0-9a-f]+)"', content).group(1).replace("&amp;", "&")
+    match = re.search(r'hx-get="([^"]+\?v=[0-9a-f]+)"', content)
+    assert match is not None, "no live hx-get URL on the page"
+    return match.group(1).replace("&amp;", "&")
 
 
 def test_it_polls_the_job_list_fast_while_a_job_runs_and_slowly_after(owner_client, workspace):
@@ -324,6 +326,7 @@ def test_it_creates_a_key_and_shows_it_once(owner_client, workspace):
     assert raw.encode() in response.content
     assert b"data-copy" in response.content
     key = ApiKey.objects.authenticate(raw)
+    assert key is not None
     assert key.workspace == workspace and key.name == "Laptop"
     again = owner_client.get(reverse("keys"))
     assert raw.encode() not in again.content
