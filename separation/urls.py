@@ -4,6 +4,7 @@ from separation import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("demo/<str:name>", views.demo_file, name="demo-file"),
     path("upload/", views.upload, name="upload"),
     path("jobs/", views.job_list, name="job-list"),
     path("jobs/<str:job_id>/", views.job_detail, name="job-detail"),

@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -19,10 +20,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from billing import services as billing
-from separation import audio, catalog, services
+from separation import audio, catalog, demo, services
 from separation.forms import FORMAT_HELP, QUALITY_HELP, STEM_HELP, STEM_MODEL, UploadForm
 from separation.models import Job, JobStatus
 from separation.options import JobOptions
@@ -112,7 +113,7 @@ def option_cards(workspace, form) -> dict:
 
 def home(request):
     if not request.user.is_authenticated or request.workspace is None:
-        return render(request, "landing.html", {"demo": demo_tracks(), "demo_bars": demo_bars()})
+        return render(request, "landing.html", landing_demo())
     workspace = request.workspace
     month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     jobs = workspace.jobs.select_related("upload")
@@ -166,7 +167,7 @@ def live_unchanged(request, version: str) -> bool:
 
 
 def demo_bars() -> list[dict]:
-    """Decorative waveforms for the landing page when no demo clips are installed."""
+    """Decorative waveforms for the landing page when the demo is not built."""
     import math
 
     rows = []
@@ -184,20 +185,44 @@ def demo_bars() -> list[dict]:
     return rows
 
 
-def demo_tracks() -> list[dict]:
-    """Before/after clips shipped in static/demo/ (if present)."""
-    from django.contrib.staticfiles import finders
+DEMO_COLORS = {"mixture": "#c4b5fd", "vocals": "#f472b6", "accompaniment": "#60a5fa"}
 
-    tracks = []
-    for name, label in (
-        ("mixture", "Original mix"),
-        ("vocals", "Vocals"),
-        ("accompaniment", "Accompaniment"),
-    ):
-        path = f"demo/{name}.mp3"
-        if finders.find(path):
-            tracks.append({"name": name, "label": label, "path": path})
-    return tracks
+
+def landing_demo() -> dict:
+    """The before/after player when `manage.py build_demo` has run, else decorative bars."""
+    built = demo.manifest(settings.DEMO_ROOT)
+    if built is None:
+        return {"demo": None, "demo_bars": demo_bars()}
+    # The files are cached for a year: a rebuilt demo gets new URLs.
+    version = f"?v={built['stamp']}"
+    tracks = [
+        {
+            "name": name,
+            "label": label,
+            "color": DEMO_COLORS[name],
+            "url": reverse("demo-file", args=[f"{name}.mp3"]) + version,
+        }
+        for name, label in demo.TRACKS
+    ]
+    return {
+        "demo": {
+            "tracks": tracks,
+            "peaks_url": reverse("demo-file", args=[demo.MANIFEST]) + version,
+            "duration": built["duration"],
+        }
+    }
+
+
+@require_safe
+def demo_file(request, name: str):
+    """One of the demo's files from DEMO_ROOT, for everyone; any other name is a 404."""
+    content_type = demo.FILES.get(name)
+    path = Path(settings.DEMO_ROOT) / name
+    if content_type is None or not path.is_file():
+        raise Http404("No such demo file.")
+    response = FileResponse(path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 # --- Upload -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ start with a message that names the variable.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -145,6 +146,7 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
 STORAGE_BUCKET = env_str("STORAGE_BUCKET", "")
+_media_storage: dict[str, Any]
 if STORAGE_BUCKET:
     _media_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -180,6 +182,8 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # --- Separation -----------------------------------------------------------------------------
 MODEL_PATH = Path(env_str("MODEL_PATH", str(VAR_DIR / "pretrained_models")))
+# The landing page's before/after demo, written by `manage.py build_demo` (`make demo`).
+DEMO_ROOT = Path(env_str("DEMO_ROOT", str(VAR_DIR / "demo")))
 # Hard ceiling on any upload, whatever the plan (plans set lower limits).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3, minimum=1)
 UPLOAD_RETENTION_DAYS = env_int("UPLOAD_RETENTION_DAYS", 7, minimum=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -50,8 +51,88 @@ def test_it_shows_the_public_pages_accessibly(session):
         screenshot(page, name)
 
 
+@pytest.fixture(scope="module")
+def built_demo(tmp_path_factory):
+    """The landing page's demo (4 s), built by the real command in a process of its own: this
+    process must not load TensorFlow, after which Playwright's driver hangs."""
+    from django.conf import settings
+
+    root = tmp_path_factory.mktemp("demo")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "build_demo", "--seconds", "4"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DEMO_ROOT": str(root), "MODEL_PATH": str(settings.MODEL_PATH)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return root
+
+
+def demo_clock(page) -> dict:
+    """Where the demo player is: its AudioContext's clock and when position 0 was on it."""
+    return page.locator("[data-demo]").evaluate(
+        "el => ({now: el.demoPlayer.ctx.currentTime, startedAt: el.demoPlayer.startedAt,"
+        " gains: el.demoPlayer.tracks.map(t => t.gain.gain.value)})"
+    )
+
+
+def test_it_plays_the_before_after_demo_on_the_landing_page(session, settings, built_demo):
+    settings.DEMO_ROOT = built_demo
+    page = session.page
+    page.goto("/")
+    player = page.locator("[data-demo]")
+    expect(player).to_have_attribute("data-ready", "true")
+    page.get_by_role("button", name="Play the demo").click()
+    expect(player).to_have_attribute("data-state", "playing")
+    expect(page.get_by_role("button", name="Pause the demo")).to_be_visible()
+    expect(page.locator("[data-demo-time]")).not_to_have_text("0:00 / 0:04", timeout=5_000)
+    before = demo_clock(page)
+    page.wait_for_timeout(400)
+    playing = demo_clock(page)
+    assert playing["now"] > before["now"] + 0.2  # the audio clock runs: it plays
+
+    # Switching what you hear moves gains only: the sources keep running from the same start.
+    vocals = page.get_by_role("button", name="Vocals")
+    vocals.click()
+    expect(vocals).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="Original")).to_have_attribute("aria-pressed", "false")
+    page.wait_for_timeout(300)
+    switched = demo_clock(page)
+    assert switched["startedAt"] == playing["startedAt"]
+    assert [round(gain, 2) for gain in switched["gains"]] == [0, 1, 0]
+    expect(player).to_have_attribute("data-state", "playing")
+
+    # The keyboard reaches every control.
+    accompaniment = page.get_by_role("button", name="Accompaniment")
+    accompaniment.focus()
+    page.keyboard.press("Space")
+    expect(accompaniment).to_have_attribute("aria-pressed", "true")
+    expect(vocals).to_have_attribute("aria-pressed", "false")
+    assert_accessible(page, "landing with the demo")
+    page.get_by_role("button", name="Pause the demo").click()
+    expect(player).to_have_attribute("data-state", "paused")
+    expect(page.get_by_role("button", name="Play the demo")).to_be_visible()
+    screenshot(page, "landing-demo")
+
+
+def test_it_fits_the_demo_on_a_phone(phone, settings, built_demo):
+    settings.DEMO_ROOT = built_demo
+    page = phone.page
+    page.goto("/")
+    expect(page.locator("[data-demo]")).to_have_attribute("data-ready", "true")
+    expect(page.locator("[data-demo-wave] div")).not_to_have_count(0)  # wavesurfer drew it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for name in ("Original", "Vocals", "Accompaniment"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, name
+    assert_accessible(page, "landing demo on a phone")
+    screenshot(page, "phone-landing-demo")
+
+
 def test_it_shows_the_signed_in_pages_accessibly(session):
-    user = UserFactory(email="producer@example.com")
+    user = UserFactory.create(email="producer@example.com")
     workspace = user.default_workspace()
     job = make_job(
         workspace, JobStatus.COMPLETED, seconds=3, stems=("vocals", "drums", "bass", "other")
@@ -88,7 +169,7 @@ def test_it_shows_the_signed_in_pages_accessibly(session):
 
 
 def test_it_fits_a_phone(phone):
-    user = UserFactory(email="phone@example.com")
+    user = UserFactory.create(email="phone@example.com")
     job = make_job(user.default_workspace(), JobStatus.COMPLETED, seconds=3)
     page = phone.page
     page.goto("/")
@@ -158,6 +239,8 @@ def test_the_whole_flow_from_sign_up_to_stems(session, celery_worker_process, tm
     # Play, mute the vocals and export the mix.
     page.get_by_role("button", name="Play all stems").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    expect(page.locator("[data-icon-pause]").first).to_be_visible()
+    expect(page.locator("[data-icon-play]").first).to_be_hidden()
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Mute vocals").click()
     expect(page.get_by_role("button", name="Mute vocals")).to_have_attribute("aria-pressed", "true")
