@@ -225,8 +225,8 @@
 
   Mixer.prototype.updateButton = function () {
     this.playButton.setAttribute("aria-label", this.playing ? "Pause" : "Play all stems");
-    this.playButton.querySelector("[data-icon-play]").hidden = this.playing;
-    this.playButton.querySelector("[data-icon-pause]").hidden = !this.playing;
+    this.playButton.querySelector("[data-icon-play]").toggleAttribute("hidden", this.playing);
+    this.playButton.querySelector("[data-icon-pause]").toggleAttribute("hidden", !this.playing);
   };
 
   Mixer.prototype.effectiveMute = function (track) {
