@@ -148,9 +148,9 @@ def _number(request: dict, name: str) -> float | None:
     return number
 
 
-def parse_job_request(request: dict, upload) -> JobOptions:
-    """Validate the client's fields against the upload and the installed models."""
-    known = {
+# The fields a client may send to start a separation (JSON, or multipart with the file).
+REQUEST_FIELDS = frozenset(
+    {
         "upload",
         "file",
         "model",
@@ -165,7 +165,12 @@ def parse_job_request(request: dict, upload) -> JobOptions:
         "stem",
         "filter",
     }
-    unknown = sorted(set(request) - known)
+)
+
+
+def parse_job_request(request: dict, upload) -> JobOptions:
+    """Validate the client's fields against the upload and the installed models."""
+    unknown = sorted(set(request) - REQUEST_FIELDS)
     if unknown:
         raise _error(f"Unknown field(s): {', '.join(unknown)}.", code="unknown_field")
 

@@ -31,6 +31,7 @@ from separation.api.serializers import (
     UploadSerializer,
 )
 from separation.models import Job, JobStatus
+from separation.options import REQUEST_FIELDS
 from stemsaas.api_errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -216,28 +217,13 @@ class SeparationListView(SeparationApiView, GenericAPIView):
         return self._accepted(request, job)
 
     def _upload_and_separate(self, request, workspace):
-        known = (
-            "file",
-            "upload",
-            "model",
-            "stems",
-            "format",
-            "bitrate",
-            "bit_depth",
-            "section",
-            "quality",
-            "callback_url",
-            "custom_metadata",
-            "stem",
-            "filter",
-        )
         if "upload" in request.data:
             raise ApiError(
                 "Send either a file (multipart) or the id of an upload (JSON), not both.",
                 code="invalid_request",
             )
         job_request = _multipart_job_request(request)
-        upload = receive.receive_upload(request, workspace, allowed_fields=known)
+        upload = receive.receive_upload(request, workspace, allowed_fields=REQUEST_FIELDS)
         try:
             job = services.create_job(
                 workspace, upload, job_request, user=request.user, api_key=api_key_of(request)
