@@ -7,11 +7,8 @@
 
   var FADE = 0.02; // seconds: the time constant of a switch, short but without a click
 
-  function fmtTime(seconds) {
-    seconds = Math.max(0, Math.floor(seconds || 0));
-    var m = Math.floor(seconds / 60), s = seconds % 60;
-    return m + ":" + (s < 10 ? "0" : "") + s;
-  }
+  var Transport = window.StemTransport;
+  var fmtTime = Transport.fmtTime;
 
   // An opaque colour part way from the waveform's background to `hex`. (Not a transparent one:
   // wavesurfer paints the progress through the waveform's own alpha, which would dim it too.)
@@ -39,10 +36,7 @@
     this.waveEl = root.querySelector("[data-demo-wave]");
     this.ctx = null;
     this.loading = null; // the promise of decoded buffers, once asked for
-    this.playing = false;
     this.wantsToPlay = false;
-    this.offset = 0; // seconds into the song while paused
-    this.startedAt = 0; // ctx.currentTime of position 0 while playing
     this.peaks = null;
     this.wave = null;
     this.waveReady = false;
@@ -56,6 +50,7 @@
         buffer: null, gain: null, source: null,
       };
     });
+    this.transport = new Transport(this.tracks, this.duration, { loop: true });
     this.current = this.tracks.filter(function (t) {
       return t.button.getAttribute("aria-pressed") === "true";
     })[0] || this.tracks[0];
@@ -73,7 +68,7 @@
   DemoPlayer.prototype.bind = function () {
     var self = this;
     this.playButton.addEventListener("click", function () {
-      if (self.playing || self.wantsToPlay) self.pause(); else self.play();
+      if (self.transport.playing || self.wantsToPlay) self.pause(); else self.play();
     });
     this.tracks.forEach(function (track) {
       track.button.addEventListener("click", function () { self.select(track); });
@@ -90,7 +85,7 @@
       })
       .then(function (data) {
         self.peaks = data.peaks || {};
-        if (data.duration && !self.buffersReady()) self.duration = data.duration;
+        if (data.duration && !self.buffersReady()) self.setDuration(data.duration);
         self.drawWave();
       })
       .catch(function () { /* the controls work without a waveform */ });
@@ -120,7 +115,7 @@
     wave.on("ready", function () {
       if (wave !== self.wave) return;
       self.waveReady = true;
-      wave.setTime(self.position());
+      wave.setTime(self.transport.position());
     });
   };
 
@@ -131,25 +126,11 @@
   DemoPlayer.prototype.load = function () {
     if (this.loading) return this.loading;
     var self = this;
-    var Offline = window.OfflineAudioContext || window.webkitOfflineAudioContext;
-    if (!Offline) {
-      this.loading = Promise.reject(new Error("This browser cannot play the demo."));
-      this.loading.catch(function () {});
-      return this.loading;
-    }
-    // Decoding needs no running AudioContext: that one starts with the first click on Play.
-    var decoder = new Offline(2, 1, 44100);
     this.loading = Promise.all(this.tracks.map(function (track) {
-      return fetch(track.src)
-        .then(function (response) {
-          if (!response.ok) throw new Error("HTTP " + response.status);
-          return response.arrayBuffer();
-        })
-        .then(function (data) { return decoder.decodeAudioData(data); })
-        .then(function (buffer) { track.buffer = buffer; });
+      return Transport.decode(track.src).then(function (buffer) { track.buffer = buffer; });
     })).then(function () {
       // Loop on the shortest buffer: mp3 padding may differ by a few samples between files.
-      self.duration = Math.min.apply(null, self.tracks.map(function (t) { return t.buffer.duration; }));
+      self.setDuration(Math.min.apply(null, self.tracks.map(function (t) { return t.buffer.duration; })));
       self.seek.max = String(self.duration);
       self.root.setAttribute("data-ready-audio", "true");
     });
@@ -157,10 +138,13 @@
     return this.loading;
   };
 
+  DemoPlayer.prototype.setDuration = function (seconds) {
+    this.duration = this.transport.duration = seconds;
+  };
+
   DemoPlayer.prototype.ensureContext = function () {
     if (this.ctx) return;
-    var Ctx = window.AudioContext || window.webkitAudioContext;
-    this.ctx = new Ctx();
+    this.ctx = this.transport.context();
     var self = this;
     this.tracks.forEach(function (track) {
       track.gain = self.ctx.createGain();
@@ -171,7 +155,7 @@
 
   DemoPlayer.prototype.play = function () {
     var self = this;
-    if (!(window.AudioContext || window.webkitAudioContext)) {
+    if (!Transport.supported()) {
       this.setStatus("This browser cannot play the demo.");
       return;
     }
@@ -196,57 +180,23 @@
   };
 
   DemoPlayer.prototype.start = function () {
-    var self = this;
-    var when = this.ctx.currentTime + 0.05;
-    var offset = this.offset % this.duration;
-    this.tracks.forEach(function (track) {
-      var source = self.ctx.createBufferSource();
-      source.buffer = track.buffer;
-      source.loop = true;
-      source.loopEnd = self.duration;
-      source.connect(track.gain);
-      source.start(when, offset);
-      track.source = source;
-    });
-    this.startedAt = when - offset;
+    this.transport.start();
     this.wantsToPlay = false;
-    this.playing = true;
     this.setState("playing");
     this.tick();
   };
 
-  DemoPlayer.prototype.stopSources = function () {
-    this.tracks.forEach(function (track) {
-      if (!track.source) return;
-      try { track.source.stop(); } catch (e) { /* not started yet */ }
-      track.source.disconnect();
-      track.source = null;
-    });
-  };
-
   DemoPlayer.prototype.pause = function () {
     this.wantsToPlay = false;
-    if (this.playing) {
-      this.offset = this.position();
-      this.stopSources();
-      this.playing = false;
-    }
+    this.transport.pause();
     this.setState(this.buffersReady() ? "paused" : "idle");
     this.setStatus("");
     this.render();
   };
 
-  DemoPlayer.prototype.position = function () {
-    if (!this.playing) return this.offset;
-    var elapsed = Math.max(0, this.ctx.currentTime - this.startedAt);
-    return this.duration ? elapsed % this.duration : 0;
-  };
-
   DemoPlayer.prototype.seekTo = function (seconds) {
-    var wasPlaying = this.playing;
-    if (wasPlaying) { this.stopSources(); this.playing = false; }
-    this.offset = Math.max(0, Math.min(this.duration, seconds));
-    if (wasPlaying) this.start(); else this.render();
+    this.transport.seekTo(seconds);
+    this.render();
   };
 
   DemoPlayer.prototype.select = function (track) {
@@ -279,13 +229,13 @@
   DemoPlayer.prototype.tick = function () {
     var self = this;
     window.cancelAnimationFrame(this.frame); // one loop, however often playback restarts
-    if (!this.playing) return;
+    if (!this.transport.playing) return;
     this.render();
     this.frame = window.requestAnimationFrame(function () { self.tick(); });
   };
 
   DemoPlayer.prototype.render = function () {
-    var position = this.position();
+    var position = this.transport.position();
     var total = fmtTime(Math.round(this.duration));
     this.timeLabel.textContent = fmtTime(position) + " / " + total;
     if (document.activeElement !== this.seek) this.seek.value = String(position);

@@ -4,11 +4,8 @@
 (function () {
   "use strict";
 
-  function fmtTime(seconds) {
-    seconds = Math.max(0, Math.floor(seconds || 0));
-    var m = Math.floor(seconds / 60), s = seconds % 60;
-    return m + ":" + (s < 10 ? "0" : "") + s;
-  }
+  var Transport = window.StemTransport;
+  var fmtTime = Transport.fmtTime;
 
   function normalisePeaks(peaks) {
     if (!peaks) return null;
@@ -51,9 +48,6 @@
     this.seek = root.querySelector("[data-seek]");
     this.ctx = null;
     this.master = null;
-    this.playing = false;
-    this.offset = 0; // seconds into the song when paused
-    this.startedAt = 0; // ctx.currentTime that corresponds to position 0 while playing
     var peaksNode = document.getElementById("stem-peaks");
     var peaks = peaksNode ? JSON.parse(peaksNode.textContent || "{}") || {} : {};
     var self = this;
@@ -70,6 +64,7 @@
         buffer: null, source: null, gain: null, panner: null, wave: null,
       };
     });
+    this.transport = new Transport(this.tracks, this.duration);
     this.tracks.forEach(function (track) {
       var fallback = track.el.querySelector("[data-fallback-audio]");
       if (fallback) fallback.remove(); // the mixer replaces the plain players
@@ -102,26 +97,20 @@
 
   Mixer.prototype.load = function () {
     var self = this;
-    var Offline = window.OfflineAudioContext || window.webkitOfflineAudioContext;
-    if (!Offline) {
+    if (!Transport.supported()) {
       this.status.textContent = "This browser cannot play the mixer; use the download buttons.";
       return;
     }
-    // Decoding needs no running AudioContext: one starts on the first click on Play.
-    var decoder = new Offline(2, 1, 44100);
     var loaded = 0;
     Promise.all(this.tracks.map(function (track) {
-      return fetch(track.src, { credentials: "same-origin" })
-        .then(function (response) {
-          if (!response.ok) throw new Error("HTTP " + response.status);
-          return response.arrayBuffer();
-        })
-        .then(function (data) { return decoder.decodeAudioData(data); })
+      return Transport.decode(track.src)
         .then(function (buffer) {
           track.buffer = buffer;
           loaded += 1;
           self.status.textContent = "Loading audio… " + loaded + "/" + self.tracks.length;
-          if (buffer.duration > self.duration) self.duration = buffer.duration;
+          if (buffer.duration > self.duration) {
+            self.duration = self.transport.duration = buffer.duration;
+          }
           if (!track.peaks) self.drawWave(track, peaksFromBuffer(buffer, 800), buffer.duration);
         });
     })).then(function () {
@@ -137,8 +126,7 @@
 
   Mixer.prototype.ensureContext = function () {
     if (this.ctx) return;
-    var Ctx = window.AudioContext || window.webkitAudioContext;
-    this.ctx = new Ctx();
+    this.ctx = this.transport.context();
     this.master = this.ctx.createGain();
     this.master.connect(this.ctx.destination);
     var self = this;
@@ -151,62 +139,29 @@
     this.applyMix();
   };
 
-  Mixer.prototype.position = function () {
-    if (!this.playing) return this.offset;
-    return Math.min(this.duration, this.ctx.currentTime - this.startedAt);
-  };
-
   Mixer.prototype.play = function () {
     this.ensureContext();
-    var self = this;
-    var when = this.ctx.currentTime + 0.06;
-    this.ctx.resume();
-    this.tracks.forEach(function (track) {
-      if (!track.buffer) return;
-      var source = self.ctx.createBufferSource();
-      source.buffer = track.buffer;
-      source.connect(track.gain);
-      source.start(when, Math.min(self.offset, track.buffer.duration));
-      track.source = source;
-    });
-    this.startedAt = when - this.offset;
-    this.playing = true;
+    this.transport.start();
     this.updateButton();
     this.tick();
   };
 
-  Mixer.prototype.stopSources = function () {
-    this.tracks.forEach(function (track) {
-      if (track.source) {
-        try { track.source.stop(); } catch (e) { /* already stopped */ }
-        track.source.disconnect();
-        track.source = null;
-      }
-    });
-  };
-
   Mixer.prototype.pause = function () {
-    this.offset = this.position();
-    this.stopSources();
-    this.playing = false;
+    this.transport.pause();
     this.updateButton();
     this.render();
   };
 
   Mixer.prototype.seekTo = function (seconds) {
-    var wasPlaying = this.playing;
-    if (wasPlaying) { this.stopSources(); this.playing = false; }
-    this.offset = Math.max(0, Math.min(this.duration, seconds));
-    if (wasPlaying) this.play(); else this.render();
+    this.transport.seekTo(seconds);
+    this.render();
   };
 
   Mixer.prototype.tick = function () {
     var self = this;
-    if (!this.playing) return;
-    if (this.position() >= this.duration - 0.01) {
-      this.stopSources();
-      this.playing = false;
-      this.offset = 0;
+    if (!this.transport.playing) return;
+    if (this.transport.atEnd()) {
+      this.transport.rewind();
       this.updateButton();
       this.render();
       return;
@@ -216,7 +171,7 @@
   };
 
   Mixer.prototype.render = function () {
-    var position = this.position();
+    var position = this.transport.position();
     var fraction = this.duration ? position / this.duration : 0;
     this.timeLabel.textContent = fmtTime(position) + " / " + fmtTime(Math.round(this.duration));
     if (this.seek && document.activeElement !== this.seek) this.seek.value = String(position);
@@ -224,9 +179,10 @@
   };
 
   Mixer.prototype.updateButton = function () {
-    this.playButton.setAttribute("aria-label", this.playing ? "Pause" : "Play all stems");
-    this.playButton.querySelector("[data-icon-play]").toggleAttribute("hidden", this.playing);
-    this.playButton.querySelector("[data-icon-pause]").toggleAttribute("hidden", !this.playing);
+    var playing = this.transport.playing;
+    this.playButton.setAttribute("aria-label", playing ? "Pause" : "Play all stems");
+    this.playButton.querySelector("[data-icon-play]").toggleAttribute("hidden", playing);
+    this.playButton.querySelector("[data-icon-pause]").toggleAttribute("hidden", !playing);
   };
 
   Mixer.prototype.effectiveMute = function (track) {
@@ -276,7 +232,7 @@
   Mixer.prototype.bindTransport = function () {
     var self = this;
     this.playButton.addEventListener("click", function () {
-      if (self.playing) self.pause(); else self.play();
+      if (self.transport.playing) self.pause(); else self.play();
     });
     if (this.seek) {
       this.seek.addEventListener("input", function () { self.seekTo(parseFloat(self.seek.value)); });

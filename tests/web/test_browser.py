@@ -73,7 +73,7 @@ def built_demo(tmp_path_factory):
 def demo_clock(page) -> dict:
     """Where the demo player is: its AudioContext's clock and when position 0 was on it."""
     return page.locator("[data-demo]").evaluate(
-        "el => ({now: el.demoPlayer.ctx.currentTime, startedAt: el.demoPlayer.startedAt,"
+        "el => ({now: el.demoPlayer.ctx.currentTime, startedAt: el.demoPlayer.transport.startedAt,"
         " gains: el.demoPlayer.tracks.map(t => t.gain.gain.value)})"
     )
 
