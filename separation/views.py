@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -121,7 +121,6 @@ def home(request):
     stats = month.aggregate(
         total=Count("id"),
         completed=Count("id", filter=Q(status=JobStatus.COMPLETED)),
-        seconds=Sum("billed_seconds", filter=Q(status=JobStatus.COMPLETED)),
     )
     usage = billing.usage_for(workspace)
     plan = usage.plan
@@ -141,7 +140,7 @@ def home(request):
         "usage_pct": usage.used_percent,
         "active_jobs": active,
         "keys_count": keys_count,
-        "live": {"version": version, "every": POLL_ACTIVE if active else POLL_IDLE},
+        "live": live_poll(version, active),
     }
     if request.htmx:
         return render(request, "separation/partials/dashboard_live.html", context)
@@ -160,6 +159,11 @@ def live_version(jobs, *extra) -> str:
     parts = [f"{job.id}:{job.status}:{job.progress}" for job in jobs]
     parts += [str(value) for value in extra] + [timezone.now().strftime("%H%M")]
     return hashlib.blake2s("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def live_poll(version: str, active) -> dict:
+    """What a self-refreshing template needs: its digest and how often to poll."""
+    return {"version": version, "every": POLL_ACTIVE if active else POLL_IDLE}
 
 
 def live_unchanged(request, version: str) -> bool:
@@ -290,7 +294,7 @@ def job_list(request):
     active = any(not job.is_final for job in jobs)
     context = {
         "jobs": jobs,
-        "live": {"version": version, "every": POLL_ACTIVE if active else POLL_IDLE},
+        "live": live_poll(version, active),
     }
     if request.htmx:
         return render(request, "separation/partials/job_list_live.html", context)
